@@ -1,0 +1,157 @@
+/**
+ * FlashAttention-2 forward on the CPU: the same tiled online-softmax loop the GPU kernels run.
+ *
+ * For each (sequence b, query head h) and each block of BLOCK_M query rows:
+ *   load Q block; m_i = -inf, l_i = 0, acc = 0
+ *   for each block of BLOCK_N keys that some row of the block can see:
+ *     -- compute qk --      S = Q Kᵀ · qk_scale (+ bias + ALiBi; causal mask on diagonal blocks only)
+ *     -- online softmax --  m_ij = max(m_i, rowmax S); P = exp(S - m_ij); alpha = exp(m_i - m_ij)
+ *                           l_i = l_i · alpha + rowsum P
+ *     -- rescale acc --     acc = acc · alpha + P V
+ *   epilogue: out = acc / l_i; lse = m_i + log(l_i); rows with no visible key give 0 and -inf.
+ * Blocks entirely above the bottom-right causal diagonal are never loaded. Memory: O(BLOCK_M · BLOCK_N
+ * + (BLOCK_M + 2 BLOCK_N) · D) per call, never Sq × Sk. Scores stay in natural-log units (Math.exp is
+ * what JS has; the GPU kernels fold log2(e) into qk_scale and use exp2).
+ */
+import type {TypedArray} from '@tensorflow/tfjs-core';
+import {fp8DecodeTable, fp8Encode} from '../../src/fp8_codec';
+import type {FlashAttentionSpec} from '../../src/spec';
+import {RowLoader} from './row_loader';
+
+export const BLOCK_M = 32;
+export const BLOCK_N = 64;
+
+export interface AttentionData {
+  q: TypedArray;
+  k: TypedArray;
+  v: TypedArray;
+  bias: TypedArray|null;
+  alibiSlopes: TypedArray|null;
+  cuSeqlensQ: TypedArray|null;
+  cuSeqlensK: TypedArray|null;
+  qDescale: TypedArray|null;
+  kDescale: TypedArray|null;
+  vDescale: TypedArray|null;
+}
+
+export function attentionForward(
+    spec: FlashAttentionSpec, data: AttentionData, out: Float32Array, lse: Float32Array|null): void {
+  const D = spec.headDim;
+  const full = spec.fp8Mode === 'full';
+  const qLoader = new RowLoader(data.q, spec.qStrides, spec.qFormat, D);
+  const kLoader = new RowLoader(data.k, spec.kStrides, spec.kFormat, D);
+  const vLoader = new RowLoader(data.v, spec.vStrides, spec.vFormat, D);
+  const qTile = new Float32Array(BLOCK_M * D);
+  const kTile = new Float32Array(BLOCK_N * D);
+  const vTile = new Float32Array(BLOCK_N * D);
+  const s = new Float64Array(BLOCK_M * BLOCK_N);
+  const acc = new Float64Array(BLOCK_M * D);
+  const mI = new Float64Array(BLOCK_M);
+  const lI = new Float64Array(BLOCK_M);
+  // Full FP8 with pScale: P goes through the FP8 grid before P·V (vLLM's quant_fp8(p, p_scale)).
+  const pFormat = full && spec.pScale > 0 ? spec.pFormat! : null;
+  const pTable = pFormat ? fp8DecodeTable(pFormat) : null;
+  const [bsB, bsH, bsI, bsJ] = spec.biasStrides;
+  const descaleOf = (perHead: TypedArray|null, scalar: number, head: number) =>
+      perHead ? perHead[head] : scalar;
+
+  for (let b = 0; b < spec.batch; b++) {
+    const startQ = data.cuSeqlensQ ? data.cuSeqlensQ[b] : 0;
+    const startK = data.cuSeqlensK ? data.cuSeqlensK[b] : 0;
+    const lenQ = data.cuSeqlensQ ? data.cuSeqlensQ[b + 1] - startQ : spec.seqlenQ;
+    const lenK = data.cuSeqlensK ? data.cuSeqlensK[b + 1] - startK : spec.seqlenK;
+    // Query row i sits on the bottom-right diagonal at key i + diagonal.
+    const diagonal = lenK - lenQ;
+    for (let h = 0; h < spec.numHeadsQ; h++) {
+      const hk = Math.floor(h / spec.groupSize);
+      const qd = descaleOf(data.qDescale, spec.qDescale, h);
+      const kd = descaleOf(data.kDescale, spec.kDescale, hk);
+      const vd = descaleOf(data.vDescale, spec.vDescale, hk);
+      // Full mode: raw codes in the dots, descales applied to the products; KV-only: k, v dequantized on load.
+      const qkScale = full ? spec.softmaxScale * qd * kd : spec.softmaxScale;
+      const kLoadScale = full ? 1 : kd, vLoadScale = full ? 1 : vd;
+      const slope = data.alibiSlopes ? data.alibiSlopes[b * spec.alibiBatchStride + h] : 0;
+      const biasBase = b * bsB + h * bsH;
+
+      for (let m0 = 0; m0 < lenQ; m0 += BLOCK_M) {
+        const rows = Math.min(BLOCK_M, lenQ - m0);
+        qLoader.load(qTile, b, h, startQ, m0, rows, 1);
+        mI.fill(-Infinity);
+        lI.fill(0);
+        acc.fill(0);
+        // Keys past the last row's diagonal are invisible to the whole block: never loaded.
+        const kEnd = spec.causal ? Math.min(lenK, m0 + rows + diagonal) : lenK;
+        for (let n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
+          const cols = Math.min(BLOCK_N, kEnd - n0);
+          kLoader.load(kTile, b, hk, startK, n0, cols, kLoadScale);
+          vLoader.load(vTile, b, hk, startK, n0, cols, vLoadScale);
+          // Only blocks crossing the first row's diagonal need the causal mask.
+          const masked = spec.causal && n0 + cols - 1 > m0 + diagonal;
+
+          // -- compute qk --
+          for (let r = 0; r < rows; r++) {
+            const qo = r * D, so = r * BLOCK_N;
+            for (let c = 0; c < cols; c++) {
+              const ko = c * D;
+              let dot = 0;
+              for (let d = 0; d < D; d++) dot += qTile[qo + d] * kTile[ko + d];
+              s[so + c] = dot * qkScale;
+            }
+          }
+          // -- score modifiers: bias, ALiBi, causal mask (one place) --
+          if (data.bias != null || data.alibiSlopes != null || masked) {
+            for (let r = 0; r < rows; r++) {
+              const i = m0 + r, so = r * BLOCK_N;
+              for (let c = 0; c < cols; c++) {
+                const j = n0 + c;
+                if (masked && j > i + diagonal) {
+                  s[so + c] = -Infinity;
+                  continue;
+                }
+                if (data.bias != null) s[so + c] += data.bias[biasBase + i * bsI + j * bsJ];
+                if (data.alibiSlopes != null) s[so + c] -= slope * Math.abs(i + diagonal - j);
+              }
+            }
+          }
+          // -- online softmax and rescale acc --
+          for (let r = 0; r < rows; r++) {
+            const so = r * BLOCK_N, ao = r * D;
+            let mNew = mI[r];
+            for (let c = 0; c < cols; c++) mNew = Math.max(mNew, s[so + c]);
+            // A row that has seen only masked keys keeps m = -inf; shift by 0 so exp gives 0, not NaN.
+            const shift = mNew === -Infinity ? 0 : mNew;
+            const alpha = Math.exp(mI[r] - shift);
+            let rowSum = 0;
+            for (let d = 0; d < D; d++) acc[ao + d] *= alpha;
+            for (let c = 0; c < cols; c++) {
+              const p = Math.exp(s[so + c] - shift);
+              rowSum += p;
+              const pv = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
+              if (pv === 0) continue;  // masked key: its V row takes no part (not even as 0 · NaN)
+              const vo = c * D;
+              for (let d = 0; d < D; d++) acc[ao + d] += pv * vTile[vo + d];
+            }
+            lI[r] = lI[r] * alpha + rowSum;
+            mI[r] = mNew;
+          }
+        }
+        // -- epilogue --
+        const accScale = full ? vd / (spec.pScale > 0 ? spec.pScale : 1) : 1;
+        const outScale = spec.oScale > 0 ? 1 / spec.oScale : 1;
+        const [osB, osS, osH] = spec.oStrides;
+        for (let r = 0; r < rows; r++) {
+          const i = m0 + r;
+          const base = (startQ + i) * osS + b * osB + h * osH;
+          const l = lI[r];
+          for (let d = 0; d < D; d++) {
+            out[base + d] = l === 0 ? 0 : acc[r * D + d] * accScale / l * outScale;
+          }
+          if (lse != null) {
+            const [lsB, lsS, lsH] = spec.lseStrides;
+            lse[(startQ + i) * lsS + b * lsB + h * lsH] = l === 0 ? -Infinity : mI[r] + Math.log(l);
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The public op: validate and normalize once (normalize_spec.ts), then run the `FlashAttention`
+ * kernel of the active backend through the engine, so tidy, profile, memory and gradients work as
+ * for tfjs's own ops.
+ */
+import {engine, op, Tensor, tensor1d} from '@tensorflow/tfjs-core';
+import {Fp8Tensor} from './fp8';
+import {asAttrs, FlashAttention, Fp8CodecInputs, QuantizeFp8} from './kernel_name';
+import {AttentionInput, FlashAttentionOptions, normalizeSpec} from './normalize_spec';
+
+export type {AttentionInput, FlashAttentionOptions} from './normalize_spec';
+
+export type FlashAttentionOutput = Tensor|Fp8Tensor;
+export interface FlashAttentionWithLse {
+  output: FlashAttentionOutput;
+  /** Natural-log LSE, float32 [B, Hq, Sq] ([Hq, Tq] for 'thd'); -Infinity for rows with no visible key. */
+  lse: Tensor;
+}
+
+function flashAttention_(
+    q: AttentionInput, k: AttentionInput, v: AttentionInput,
+    options: FlashAttentionOptions = {}): FlashAttentionOutput|FlashAttentionWithLse {
+  const {spec, tensors, arrays} = normalizeSpec(q, k, v, options);
+  const inputs: Record<string, Tensor> = {...tensors};
+  for (const [name, values] of Object.entries(arrays)) inputs[name] = tensor1d(values, 'int32');
+
+  const outputs = engine().runKernel(FlashAttention, inputs, asAttrs(spec)) as Tensor[];
+  let output: FlashAttentionOutput = outputs[0];
+  if (spec.oScale > 0) {
+    // The kernel wrote clamp(acc / oScale); packing it is a plain quantization with scale 1.
+    const logicalShape = output.shape;
+    const codecInputs: Fp8CodecInputs = {x: output};
+    const words = engine().runKernel(
+                      QuantizeFp8, codecInputs as unknown as Record<string, Tensor>,
+                      asAttrs({format: spec.oFormat, rowLength: spec.headDim, scale: 1, innerSize: 1, axisSize: 1})) as Tensor;
+    output = new Fp8Tensor(words, logicalShape, spec.oFormat!, spec.oScale, spec.layout === 'bshd' ? 2 : 1);
+  }
+  return spec.returnLse ? {output, lse: outputs[1]} : output;
+}
+
+/**
+ * FlashAttention-2 forward (vLLM's Triton "Fused Attention" semantics); see README.md and SPEC.md.
+ * Returns the output (q's shape and layout), or {output, lse} with `returnLse: true`.
+ */
+export function flashAttention(q: AttentionInput, k: AttentionInput, v: AttentionInput,
+                               options: FlashAttentionOptions&{returnLse: true}): FlashAttentionWithLse;
+export function flashAttention(q: Tensor, k: AttentionInput, v: AttentionInput,
+                               options?: FlashAttentionOptions&{oScale?: undefined}): Tensor;
+export function flashAttention(q: AttentionInput, k: AttentionInput, v: AttentionInput,
+                               options?: FlashAttentionOptions): FlashAttentionOutput;
+export function flashAttention(
+    q: AttentionInput, k: AttentionInput, v: AttentionInput,
+    options?: FlashAttentionOptions): FlashAttentionOutput|FlashAttentionWithLse {
+  return flashAttentionOp(q, k, v, options);
+}
+const flashAttentionOp = op({flashAttention_});

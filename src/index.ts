@@ -1,0 +1,15 @@
+/**
+ * tfjs-flash-attention: `flashAttention`, FlashAttention-2 forward for TensorFlow.js, with FP8 helpers.
+ * Importing the package registers its kernels (cpu, webgl, webgpu) with tfjs's kernel registry.
+ */
+import './register';
+
+export {flashAttention} from './flash_attention';
+export type {AttentionInput, FlashAttentionOptions, FlashAttentionOutput, FlashAttentionWithLse} from './flash_attention';
+export {dequantizeFp8, Fp8Tensor, isFp8Tensor, quantizeFp8} from './fp8';
+export type {Descale, QuantizeFp8Options} from './fp8';
+export {FlashAttention, QuantizeFp8, DequantizeFp8} from './kernel_name';
+export type {FlashAttentionAttrs, FlashAttentionInputs} from './kernel_name';
+export {kernelKey} from './spec';
+export type {FlashAttentionSpec, Fp8Format, Layout} from './spec';
+export {registerFlashAttentionKernels} from './register';

@@ -1,0 +1,60 @@
+/** Kernel names, inputs and attrs, kept together as in tfjs's kernel_names.ts. */
+import type {NamedAttrMap, TensorInfo} from '@tensorflow/tfjs-core';
+import type {Fp8Format, FlashAttentionSpec} from './spec';
+
+export const FlashAttention = 'FlashAttention';
+export type FlashAttention = typeof FlashAttention;
+
+/**
+ * Tensor inputs of the FlashAttention kernel. q, k, v are float32, or int32 words of packed e4m3
+ * codes when the spec names an FP8 format for them. Optional inputs are present exactly when the
+ * spec says so (bias: 'matrix', alibi: not 'none', varlen, a descale kind 'perHead').
+ */
+export interface FlashAttentionInputs {
+  q: TensorInfo;
+  k: TensorInfo;
+  v: TensorInfo;
+  bias?: TensorInfo;
+  alibiSlopes?: TensorInfo;
+  cuSeqlensQ?: TensorInfo;
+  cuSeqlensK?: TensorInfo;
+  qDescale?: TensorInfo;
+  kDescale?: TensorInfo;
+  vDescale?: TensorInfo;
+}
+
+/** The attrs ARE the normalized spec: one object feeds every kernel. */
+export type FlashAttentionAttrs = FlashAttentionSpec;
+
+/**
+ * Outputs: [output] or [output, lse]. output has q's shape in float32; in full FP8 mode with oScale
+ * it holds clamp(acc / oScale, ±FP8_MAX), which the op packs into an FP8 tensor.
+ */
+
+export const QuantizeFp8 = 'QuantizeFp8';
+export const DequantizeFp8 = 'DequantizeFp8';
+
+/**
+ * QuantizeFp8: x float32 of shape [..., n] → int32 words [..., ceil(n / 4)],
+ * code = round_to_nearest_even(clamp(x · scale, ±FP8_MAX)). DequantizeFp8 is the inverse map,
+ * value(code) · descale, from words back to float32 [..., n].
+ * The scale (descale) is `scale` when no `scales` tensor is given, else scales[(flat / innerSize) % axisSize]
+ * where flat is the element's index in the logical (unpacked) tensor.
+ */
+export interface Fp8CodecAttrs {
+  format: Fp8Format;
+  /** Logical length of the last axis (codes per row). */
+  rowLength: number;
+  scale: number;
+  /** Per-axis scales: product of the logical dims after the scaled axis, and that axis' size. */
+  innerSize: number;
+  axisSize: number;
+}
+export interface Fp8CodecInputs {
+  x: TensorInfo;
+  scales?: TensorInfo;
+}
+
+export function asAttrs<T extends object>(attrs: T): NamedAttrMap {
+  return attrs as unknown as NamedAttrMap;
+}

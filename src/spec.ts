@@ -1,0 +1,117 @@
+/**
+ * The normalized FlashAttention spec: every option of SPEC.md validated and resolved once, in the op,
+ * into one readonly object. Every kernel (cpu, webgpu, webgl) reads this object and nothing else: no
+ * kernel re-derives layout, strides, mask kinds or FP8 modes on its own.
+ *
+ * Addressing (all kernels): element d of row i of head h of sequence b of tensor X lives at
+ *   X[(seqStart_X(b) + i) * X.strides[1] + b * X.strides[0] + h * X.strides[2] + d]
+ * where seqStart_X(b) is 0 for dense layouts and cuSeqlensX[b] for `thd` (whose batch stride is 0).
+ * For an FP8 tensor the unit is one int32 word holding four e4m3 codes, a row is
+ * ceil(D / 4) words, and code d sits in bits 8·(d mod 4) of word d >> 2 (little-endian bytes).
+ */
+
+export type Layout = 'bshd' | 'bhsd' | 'thd';
+export type Fp8Format = 'e4m3fn' | 'e4m3fnuz';
+/** 'none': all float32. 'kv': q float32, k and v FP8. 'full': q, k and v FP8 (vLLM's 8-bit GEMM). */
+export type Fp8Mode = 'none' | 'kv' | 'full';
+/** How the additive score term is formed (besides the causal mask). */
+export type BiasKind = 'none' | 'matrix';
+export type AlibiKind = 'none' | 'perHead' | 'perBatchHead';
+/** A scale that is either one number for every head or read per head from a tensor input. */
+export type DescaleKind = 'none' | 'scalar' | 'perHead';
+
+/** [batch, seq, head] strides, in the tensor's storage unit (float32 element or FP8 word). */
+export type Strides3 = [number, number, number];
+
+export interface FlashAttentionSpec {
+  readonly layout: Layout;
+  /** `thd`: sequence b spans rows cuSeqlens[b] .. cuSeqlens[b+1] of the packed tensors. */
+  readonly varlen: boolean;
+  readonly batch: number;
+  readonly numHeadsQ: number;
+  readonly numHeadsK: number;
+  /** Hq / Hk: query head h reads kv head floor(h / groupSize). */
+  readonly groupSize: number;
+  readonly headDim: number;
+  /** Dense: Sq. Varlen: maxSeqlenQ, an upper bound on every sequence (the launch grid's extent). */
+  readonly seqlenQ: number;
+  readonly seqlenK: number;
+  /** Rows along the sequence axis of the q (k) tensor: Sq (Sk) dense, Tq (Tk) varlen. */
+  readonly totalQ: number;
+  readonly totalK: number;
+  readonly qStrides: Strides3;
+  readonly kStrides: Strides3;
+  readonly vStrides: Strides3;
+  /** The output has q's layout in float32 (its strides are q's float strides). */
+  readonly oStrides: Strides3;
+  /** LSE is [B, Hq, Sq] dense or [Hq, Tq] varlen: [batch, seq, head] strides like the others. */
+  readonly lseStrides: Strides3;
+
+  readonly causal: boolean;
+  readonly softmaxScale: number;
+
+  readonly bias: BiasKind;
+  /** Strides of bias broadcast to [B, Hq, Sq, Sk] (0 on broadcast axes). */
+  readonly biasStrides: [number, number, number, number];
+  readonly alibi: AlibiKind;
+  /** Stride of the batch axis in the slopes tensor (0 for per-head slopes). */
+  readonly alibiBatchStride: number;
+
+  readonly returnLse: boolean;
+
+  readonly fp8Mode: Fp8Mode;
+  readonly qFormat: Fp8Format | null;
+  readonly kFormat: Fp8Format | null;
+  readonly vFormat: Fp8Format | null;
+  readonly qDescaleKind: DescaleKind;
+  readonly kDescaleKind: DescaleKind;
+  readonly vDescaleKind: DescaleKind;
+  /** Scalar descales (1 when absent or per-head). */
+  readonly qDescale: number;
+  readonly kDescale: number;
+  readonly vDescale: number;
+  /** Full FP8 mode: P is quantized as fp8(P · pScale) before P·V (0 = off). */
+  readonly pScale: number;
+  /** Format P is quantized to (q's format). */
+  readonly pFormat: Fp8Format | null;
+  /** Full FP8 mode: the kernel writes clamp(acc / oScale, ±FP8_MAX) and the op packs it (0 = off). */
+  readonly oScale: number;
+  readonly oFormat: Fp8Format | null;
+}
+
+/** Largest finite value the quantizer clamps to: vLLM clamps e4m3fnuz to 224, not its true max 240. */
+export function fp8Max(format: Fp8Format): number {
+  return format === 'e4m3fn' ? 448 : 224;
+}
+
+/** Words per row of an FP8 tensor whose last axis has n codes. */
+export function fp8WordsPerRow(n: number): number {
+  return Math.ceil(n / 4);
+}
+
+/**
+ * The compile-time half of the spec: everything a GPU program specializes on. Sizes, strides and
+ * scales are uniforms, so two calls that differ only in shape share one compiled program.
+ */
+export function kernelKey(spec: FlashAttentionSpec): string {
+  return [
+    spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', `bias=${spec.bias}`,
+    `alibi=${spec.alibi}`, spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
+    `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
+    `v=${spec.vFormat}:${spec.vDescaleKind}`, `p=${spec.pScale > 0 ? spec.pFormat : 'off'}`,
+    `o=${spec.oScale > 0 ? spec.oFormat : 'off'}`
+  ].join('|');
+}
+
+/** Logical output shape: q's shape (float32, or the FP8 tensor's logical shape). */
+export function outputShape(spec: FlashAttentionSpec): number[] {
+  const {batch, totalQ, numHeadsQ, headDim} = spec;
+  if (spec.layout === 'bshd') return [batch, totalQ, numHeadsQ, headDim];
+  if (spec.layout === 'bhsd') return [batch, numHeadsQ, totalQ, headDim];
+  return [totalQ, numHeadsQ, headDim];
+}
+
+/** LSE shape: [B, Hq, Sq] dense, [Hq, Tq] varlen. */
+export function lseShape(spec: FlashAttentionSpec): number[] {
+  return spec.varlen ? [spec.numHeadsQ, spec.totalQ] : [spec.batch, spec.numHeadsQ, spec.totalQ];
+}
