@@ -25,7 +25,7 @@ function quantizeFp8Cpu({inputs, backend, attrs}: CodecArgs): TensorInfo {
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < n; c++) {
       const flat = r * n + c;
-      const code = fp8Encode(Math.fround(x[flat] * scaleAt(attrs, scales, flat)), attrs.format);
+      const code = fp8Encode(Math.fround(x[flat] * Math.fround(scaleAt(attrs, scales, flat))), attrs.format);
       words[r * wordsPerRow + (c >> 2)] |= code << ((c & 3) * 8);
     }
   }

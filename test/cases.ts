@@ -1,0 +1,112 @@
+/**
+ * The one table of attention cases, run on every backend that has the kernel. Each case names what
+ * it guards. Sizes are small (software GPUs run the suite) but deliberately not multiples of any tile.
+ */
+import type {Fp8Format, Layout} from '../src/spec';
+
+export interface Fp8CaseOptions {
+  mode: 'kv'|'full';
+  format?: Fp8Format;
+  /** Per-head descale tensors instead of scalars. */
+  perHead?: boolean;
+  pScale?: number;
+  oScale?: number;
+}
+
+export interface AttentionCase {
+  name: string;
+  layout?: Layout;
+  /** Dense layouts. */
+  batch?: number;
+  sq?: number;
+  sk?: number;
+  /** 'thd': per-sequence lengths (may be 0). */
+  seqlensQ?: number[];
+  seqlensK?: number[];
+  /** How 'thd' passes cuSeqlens: number[] (default), Int32Array or an int32 tensor (+ maxSeqlen). */
+  cuSeqlensAs?: 'array'|'int32array'|'tensor';
+  hq: number;
+  hk?: number;
+  d: number;
+  causal?: boolean;
+  softmaxScale?: number;
+  /** Shape of an additive bias, broadcastable to [B, Hq, Sq, Sk]. */
+  bias?: number[];
+  alibi?: 'perHead'|'perBatchHead';
+  fp8?: Fp8CaseOptions;
+  returnLse?: boolean;
+  /** Put one NaN into this input. */
+  nan?: 'q'|'k'|'v';
+}
+
+const headSizes = [1, 8, 48, 64, 80, 96, 128, 160, 256];
+
+export const CASES: AttentionCase[] = [
+  // -- head sizes: every D pads its tile differently --
+  ...headSizes.map((d): AttentionCase => ({name: `D=${d} pads the tile`, batch: 1, sq: 19, sk: 23, hq: 2, d, returnLse: true})),
+  ...[48, 80, 256].map((d): AttentionCase => ({name: `D=${d} causal`, batch: 1, sq: 21, sk: 21, hq: 2, d, causal: true})),
+
+  // -- sequence lengths --
+  {name: 'Sq = Sk = 1', batch: 2, sq: 1, sk: 1, hq: 1, d: 16, returnLse: true},
+  {name: 'decode: Sq = 1 against a long Sk', batch: 2, sq: 1, sk: 150, hq: 4, hk: 2, d: 64, returnLse: true},
+  {name: 'Sq > Sk', batch: 2, sq: 70, sk: 13, hq: 2, d: 32, returnLse: true},
+  {name: 'Sq < Sk', batch: 2, sq: 13, sk: 70, hq: 2, d: 32, returnLse: true},
+  {name: 'S not a multiple of any tile', batch: 1, sq: 67, sk: 131, hq: 3, d: 40},
+  {name: 'S = 129 straddles 64 and 128 tiles', batch: 1, sq: 129, sk: 129, hq: 1, d: 64, causal: true, returnLse: true},
+
+  // -- causal, bottom-right --
+  {name: 'causal square', batch: 2, sq: 45, sk: 45, hq: 2, d: 32, causal: true, returnLse: true},
+  {name: 'causal Sq < Sk aligns to the bottom-right', batch: 1, sq: 17, sk: 83, hq: 2, d: 24, causal: true, returnLse: true},
+  {name: 'causal Sq > Sk: first Sq - Sk rows are 0 with -Infinity LSE', batch: 2, sq: 77, sk: 30, hq: 2, d: 16, causal: true, returnLse: true},
+  {name: 'causal Sq > Sk by less than a tile', batch: 1, sq: 40, sk: 37, hq: 1, d: 8, causal: true, returnLse: true},
+  {name: 'causal decode sees every key', batch: 2, sq: 1, sk: 95, hq: 2, d: 64, causal: true},
+
+  // -- GQA / MQA --
+  ...[1, 2, 4, 8].map((ratio): AttentionCase =>
+      ({name: `GQA ratio ${ratio}`, batch: 2, sq: 20, sk: 27, hq: 8, hk: 8 / ratio, d: 32, causal: ratio % 2 === 0, returnLse: true})),
+  {name: 'MQA: 6 query heads on one kv head', batch: 1, sq: 15, sk: 33, hq: 6, hk: 1, d: 48},
+
+  // -- layouts --
+  {name: 'bhsd layout', layout: 'bhsd', batch: 2, sq: 25, sk: 31, hq: 4, hk: 2, d: 40, returnLse: true},
+  {name: 'bhsd causal', layout: 'bhsd', batch: 1, sq: 33, sk: 20, hq: 2, d: 64, causal: true, returnLse: true},
+  {name: 'softmaxScale overrides 1/sqrt(D)', batch: 1, sq: 12, sk: 18, hq: 2, d: 32, softmaxScale: 0.37},
+  {name: 'softmaxScale 0 gives the mean of v', batch: 1, sq: 5, sk: 9, hq: 1, d: 8, softmaxScale: 0},
+  {name: 'negative softmaxScale', batch: 1, sq: 9, sk: 11, hq: 1, d: 8, softmaxScale: -0.8},
+
+  // -- varlen --
+  {name: 'varlen: three sequences', layout: 'thd', seqlensQ: [5, 17, 9], seqlensK: [5, 17, 9], hq: 2, d: 32, returnLse: true},
+  {name: 'varlen: empty sequences', layout: 'thd', seqlensQ: [0, 7, 0, 12, 3], seqlensK: [4, 0, 0, 12, 9], hq: 2, d: 16, returnLse: true},
+  {name: 'varlen causal with Sq != Sk per sequence', layout: 'thd', seqlensQ: [3, 20, 11], seqlensK: [9, 14, 11], hq: 4, hk: 2, d: 32, causal: true, returnLse: true},
+  {name: 'varlen: many short sequences next to one long', layout: 'thd', seqlensQ: [1, 2, 1, 3, 1, 90, 2, 1], seqlensK: [2, 1, 3, 1, 1, 90, 1, 2], hq: 2, d: 24, causal: true, returnLse: true},
+  {name: 'varlen: cuSeqlens as Int32Array', layout: 'thd', seqlensQ: [6, 10], seqlensK: [8, 3], hq: 2, d: 16, cuSeqlensAs: 'int32array'},
+  {name: 'varlen: cuSeqlens as tensors', layout: 'thd', seqlensQ: [6, 10], seqlensK: [8, 3], hq: 2, d: 16, cuSeqlensAs: 'tensor', causal: true},
+  {name: 'varlen ALiBi', layout: 'thd', seqlensQ: [7, 13], seqlensK: [10, 13], hq: 2, d: 16, alibi: 'perBatchHead', causal: true},
+
+  // -- bias --
+  {name: 'bias full [B, Hq, Sq, Sk]', batch: 2, sq: 11, sk: 14, hq: 2, d: 16, bias: [2, 2, 11, 14], returnLse: true},
+  {name: 'bias broadcast [1, Hq, Sq, Sk]', batch: 2, sq: 11, sk: 14, hq: 2, d: 16, bias: [1, 2, 11, 14]},
+  {name: 'bias broadcast [B, 1, 1, Sk] (padding mask)', batch: 2, sq: 11, sk: 14, hq: 2, d: 16, bias: [2, 1, 1, 14], causal: true},
+  {name: 'bias broadcast [Sq, Sk] (rank 2)', batch: 2, sq: 11, sk: 14, hq: 3, d: 16, bias: [11, 14]},
+  {name: 'bias broadcast [Sq, 1]', batch: 1, sq: 11, sk: 14, hq: 2, d: 16, bias: [11, 1]},
+  {name: 'bias with bhsd and GQA', layout: 'bhsd', batch: 1, sq: 9, sk: 21, hq: 4, hk: 2, d: 32, bias: [1, 4, 9, 21], causal: true},
+
+  // -- ALiBi --
+  {name: 'ALiBi per head', batch: 2, sq: 19, sk: 25, hq: 4, d: 16, alibi: 'perHead', returnLse: true},
+  {name: 'ALiBi per batch and head', batch: 2, sq: 19, sk: 25, hq: 4, hk: 2, d: 16, alibi: 'perBatchHead', causal: true},
+  {name: 'ALiBi with Sq > Sk and bias', batch: 1, sq: 30, sk: 12, hq: 2, d: 16, alibi: 'perHead', bias: [1, 1, 30, 12]},
+
+  // -- FP8 --
+  {name: 'FP8 KV-only e4m3fn', batch: 1, sq: 21, sk: 37, hq: 2, d: 64, fp8: {mode: 'kv'}, returnLse: true},
+  {name: 'FP8 KV-only e4m3fnuz, per-head descales', batch: 2, sq: 9, sk: 30, hq: 4, hk: 2, d: 48, fp8: {mode: 'kv', format: 'e4m3fnuz', perHead: true}},
+  {name: 'FP8 KV-only D=5 pads the last word', batch: 1, sq: 7, sk: 9, hq: 1, d: 5, fp8: {mode: 'kv'}, causal: true},
+  {name: 'FP8 full e4m3fn', batch: 1, sq: 16, sk: 40, hq: 2, d: 32, fp8: {mode: 'full'}, returnLse: true},
+  {name: 'FP8 full e4m3fnuz per-head, causal', batch: 1, sq: 25, sk: 25, hq: 2, d: 32, fp8: {mode: 'full', format: 'e4m3fnuz', perHead: true}, causal: true},
+  {name: 'FP8 full with pScale', batch: 1, sq: 12, sk: 50, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240}},
+  {name: 'FP8 full with oScale gives an FP8 output', batch: 1, sq: 12, sk: 20, hq: 2, d: 16, fp8: {mode: 'full', oScale: 0.01}},
+  {name: 'FP8 full, pScale and oScale, varlen', layout: 'thd', seqlensQ: [5, 9], seqlensK: [7, 9], hq: 2, d: 16, fp8: {mode: 'full', format: 'e4m3fnuz', pScale: 200, oScale: 0.02}, causal: true},
+
+  // -- IEEE propagation --
+  {name: 'NaN in q poisons only its row', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'q', returnLse: true},
+  {name: 'NaN in k poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'k', causal: true},
+  {name: 'NaN in v poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'v'},
+];

@@ -1,0 +1,93 @@
+/** Every validation error of SPEC.md: thrown before any kernel runs, naming the argument, leaking nothing. */
+import {expect} from 'chai';
+import * as tf from '@tensorflow/tfjs-core';
+import {flashAttention, Fp8Tensor, quantizeFp8} from '../src/index';
+import type {FlashAttentionOptions} from '../src/flash_attention';
+
+type Input = tf.Tensor|Fp8Tensor;
+interface ErrorCase {
+  name: string;
+  /** Builds [q, k, v, options]; every tensor it makes is disposed after the check. */
+  make: (t: (shape: number[], dtype?: 'float32'|'int32') => tf.Tensor) => [Input, Input, Input, FlashAttentionOptions?];
+  message: RegExp;
+}
+
+const Q = [1, 4, 2, 8], K = [1, 6, 2, 8];
+const dense = (t: (s: number[]) => tf.Tensor, o: FlashAttentionOptions = {}): [Input, Input, Input, FlashAttentionOptions] => [t(Q), t(K), t(K), o];
+const packed = (t: (s: number[]) => tf.Tensor, o: FlashAttentionOptions): [Input, Input, Input, FlashAttentionOptions] =>
+    [t([5, 2, 8]), t([7, 2, 8]), t([7, 2, 8]), {layout: 'thd', ...o}];
+
+export const ERROR_CASES: ErrorCase[] = [
+  {name: 'unknown layout', make: t => dense(t, {layout: 'sbhd' as 'bshd'}), message: /layout must be 'bshd', 'bhsd' or 'thd'/},
+  {name: 'wrong rank for the layout', make: t => [t([4, 2, 8]), t(K), t(K)], message: /q must have rank 4 \[B, S, H, D\]/},
+  {name: 'wrong rank for thd', make: t => [t(Q), t(K), t(K), {layout: 'thd', cuSeqlensQ: [0, 4], cuSeqlensK: [0, 6]}], message: /q must have rank 3 \[T, H, D\]/},
+  {name: 'k and v shapes differ', make: t => [t(Q), t(K), t([1, 5, 2, 8])], message: /k and v must have the same shape/},
+  {name: 'mismatched batch', make: t => [t([2, 4, 2, 8]), t(K), t(K)], message: /same batch size/},
+  {name: 'mismatched D', make: t => [t(Q), t([1, 6, 2, 4]), t([1, 6, 2, 4])], message: /share the head size D/},
+  {name: 'Hq not a multiple of Hk', make: t => [t([1, 4, 3, 8]), t(K), t(K)], message: /Hq=3 must be a multiple of .* Hk=2/},
+  {name: 'D above 256', make: t => [t([1, 2, 1, 257]), t([1, 2, 1, 257]), t([1, 2, 1, 257])], message: /head size D must be in 1\.\.256, got 257/},
+  {name: 'zero-length sequence in a dense layout', make: t => [t([1, 0, 2, 8]), t(K), t(K)], message: /sequence lengths must be >= 1/},
+  {name: 'int32 q', make: t => [t(Q, 'int32'), t(K), t(K)], message: /q must be float32 \(or an FP8 tensor\), got dtype int32/},
+  {name: 'q not a tensor', make: t => [[1, 2] as unknown as tf.Tensor, t(K), t(K)], message: /q must be a tf.Tensor or an FP8 tensor/},
+  {name: 'NaN softmaxScale', make: t => dense(t, {softmaxScale: NaN}), message: /softmaxScale must be a finite number, got NaN/},
+  {name: 'infinite softmaxScale', make: t => dense(t, {softmaxScale: Infinity}), message: /softmaxScale must be a finite number/},
+  {name: 'thd without cuSeqlens', make: t => packed(t, {}), message: /layout 'thd' needs cuSeqlensQ/},
+  {name: 'cuSeqlens too short', make: t => packed(t, {cuSeqlensQ: [5], cuSeqlensK: [7]}), message: /cuSeqlensQ must have length B \+ 1 >= 2/},
+  {name: 'cuSeqlens not starting at 0', make: t => packed(t, {cuSeqlensQ: [1, 5], cuSeqlensK: [0, 7]}), message: /cuSeqlensQ\[0\] must be 0/},
+  {name: 'cuSeqlens decreasing', make: t => packed(t, {cuSeqlensQ: [0, 4, 3, 5], cuSeqlensK: [0, 1, 2, 7]}), message: /cuSeqlensQ must be non-decreasing/},
+  {name: 'cuSeqlens last entry not T', make: t => packed(t, {cuSeqlensQ: [0, 5], cuSeqlensK: [0, 6]}), message: /cuSeqlensK's last entry must equal Tk .* = 7, got 6/},
+  {name: 'cuSeqlensQ and cuSeqlensK lengths differ', make: t => packed(t, {cuSeqlensQ: [0, 5], cuSeqlensK: [0, 3, 7]}), message: /same length B \+ 1/},
+  {name: 'cuSeqlens float tensor', make: t => packed(t, {cuSeqlensQ: t([2]), cuSeqlensK: [0, 7]}), message: /cuSeqlensQ must be an int32 Tensor1D/},
+  {name: 'maxSeqlenQ below the longest sequence', make: t => packed(t, {cuSeqlensQ: [0, 5], cuSeqlensK: [0, 7], maxSeqlenQ: 3}), message: /maxSeqlenQ = 3 is less than the longest sequence/},
+  {name: 'cuSeqlens with a dense layout', make: t => dense(t, {cuSeqlensQ: [0, 4]}), message: /cuSeqlensQ is only for layout 'thd'/},
+  {name: 'bias not broadcastable', make: t => dense(t, {bias: t([1, 2, 4, 5])}), message: /bias of shape \[1, 2, 4, 5\] is not broadcastable to \[B, Hq, Sq, Sk\] = \[1, 2, 4, 6\]/},
+  {name: 'bias of rank 5', make: t => dense(t, {bias: t([1, 1, 2, 4, 6])}), message: /bias must have rank <= 4/},
+  {name: 'bias with thd', make: t => packed(t, {cuSeqlensQ: [0, 5], cuSeqlensK: [0, 7], bias: t([5, 7])}), message: /bias is not supported with layout 'thd'/},
+  {name: 'int32 bias', make: t => dense(t, {bias: t([4, 6], 'int32')}), message: /bias must be float32/},
+  {name: 'ALiBi slopes of the wrong shape', make: t => dense(t, {alibiSlopes: t([3])}), message: /alibiSlopes must have shape \[Hq\] = \[2\] or \[B, Hq\] = \[1, 2\], got \[3\]/},
+  {name: 'FP8 k without a descale', make: t => {
+    const words = t([1, 6, 2, 2], 'int32');
+    return [t(Q), new Fp8Tensor(words, K, 'e4m3fn'), new Fp8Tensor(t([1, 6, 2, 2], 'int32'), K, 'e4m3fn', 1)];
+  }, message: /k is FP8 but has no descale: pass kDescale/},
+  {name: 'FP8 k with float v', make: t => [t(Q), quantizeFp8(t(K)), t(K)], message: /k and v must both be FP8/},
+  {name: 'FP8 q with float k', make: t => [quantizeFp8(t(Q)), t(K), t(K)], message: /q is FP8, so k and v must be FP8 too/},
+  {name: 'descale tensor of the wrong length', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {kDescale: t([3])}], message: /kDescale must be a number or a float32 Tensor1D of 2 entries/},
+  {name: 'descale for a float tensor', make: t => dense(t, {qDescale: 2}), message: /qDescale applies to an FP8 q only/},
+  {name: 'pScale without full FP8', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {pScale: 100}], message: /pScale needs full FP8 mode/},
+  {name: 'non-positive oScale', make: t => [quantizeFp8(t(Q)), quantizeFp8(t(K)), quantizeFp8(t(K)), {oScale: 0}], message: /oScale must be a finite number > 0, got 0/},
+  {name: 'causal not a boolean', make: t => dense(t, {causal: 'yes' as unknown as boolean}), message: /causal must be a boolean/},
+];
+
+/** Registers the error tests for the active backend. `otherBackend` lets us build a foreign tensor. */
+export function defineErrorTests(otherBackend: string|null): void {
+  describe('bad input throws a named error before any GPU work, leaking nothing', () => {
+    for (const c of ERROR_CASES) {
+      it(c.name, () => {
+        const made: Array<tf.Tensor|Fp8Tensor> = [];
+        const t = (shape: number[], dtype: 'float32'|'int32' = 'float32') => {
+          const x = tf.zeros(shape, dtype);
+          made.push(x);
+          return x;
+        };
+        const [q, k, v, options] = c.make(t);
+        for (const x of [q, k, v]) if (x instanceof Fp8Tensor) made.push(x);
+        const before = tf.memory().numTensors;
+        expect(() => flashAttention(q, k, v, options)).to.throw(Error, c.message);
+        expect(tf.memory().numTensors, 'tensors leaked by the failed call').to.equal(before);
+        for (const x of made) x.dispose();
+      });
+    }
+    it('tensors from different backends', async function() {
+      if (otherBackend == null) this.skip();
+      const active = tf.getBackend();
+      await tf.setBackend(otherBackend!);
+      const foreign = tf.zeros(K);
+      await tf.setBackend(active);
+      const q = tf.zeros(Q), v = tf.zeros(K);
+      const before = tf.memory().numTensors;
+      expect(() => flashAttention(q, foreign, v)).to.throw(Error, /k lives on a different backend than q/);
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([q, v, foreign]);
+    });
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The whole suite for one backend: the case table against the oracle, the property test, the FP8
+ * codecs, the API and every error. Entry points (test/node, test/browser) call defineBackendSuite per
+ * backend; a backend that cannot run here is reported as skipped with the reason.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {activateBackend} from './backends';
+import {AttentionCase, CASES} from './cases';
+import {defineApiTests} from './api_suite';
+import {defineErrorTests} from './errors_suite';
+import {defineFp8Tests} from './fp8_suite';
+import {runCase} from './harness';
+import {randomCase} from './property';
+import {makeRng, runSeed} from './rng';
+
+const PROPERTY_CASES = 24;
+
+export function defineBackendSuite(backend: string, options: {otherBackend: string|null, extraCases?: AttentionCase[]}): void {
+  describe(`flashAttention on ${backend}`, function() {
+    this.timeout(120000);
+    const seed = runSeed();
+    let passed = 0, failed = 0;
+    before(async function() {
+      const reason = await activateBackend(backend);
+      if (reason != null) {
+        console.log(`    SKIPPED backend ${backend}: ${reason}`);
+        this.skip();
+      }
+      console.log(`    backend ${backend}, seed ${seed} (FA_SEED=${seed} replays it)`);
+    });
+    beforeEach(async () => {
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+    });
+    afterEach(function() {
+      if (this.currentTest?.state === 'passed') passed++;
+      else if (this.currentTest?.state === 'failed') failed++;
+    });
+    after(() => {
+      if (passed + failed > 0) console.log(`    ${backend}: ${passed} passed, ${failed} failed`);
+    });
+
+    describe('case table vs the float64 oracle', () => {
+      for (const c of [...CASES, ...(options.extraCases ?? [])]) it(c.name, async () => void await runCase(c, seed));
+    });
+    describe(`property: ${PROPERTY_CASES} random valid configurations`, () => {
+      const rng = makeRng(`${seed}:property`);
+      for (let i = 0; i < PROPERTY_CASES; i++) {
+        const c = randomCase(rng, i);
+        it(`${c.name}: ${JSON.stringify(c)}`, async () => void await runCase(c, seed));
+      }
+    });
+    defineFp8Tests(seed);
+    defineApiTests();
+    defineErrorTests(options.otherBackend);
+  });
+}

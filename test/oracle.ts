@@ -1,0 +1,119 @@
+/**
+ * The float64 oracle: SPEC.md's formula computed the plain O(Sq·Sk) way, one query row at a time,
+ * on canonical inputs (q as [T, Hq, D] rows of each sequence, k and v as [T, Hk, D]), independent of
+ * the kernels' layouts, strides, tiles and codecs. FP8 comes in as codes and is decoded by
+ * fp8_oracle.ts.
+ */
+import {OracleFp8Format, oracleFp8Round, oracleFp8Value} from './fp8_oracle';
+
+export interface OracleFp8 {
+  mode: 'kv'|'full';
+  format: OracleFp8Format;
+  /** Codes, canonical order, one per element (only the FP8 tensors). */
+  qCodes?: Uint8Array;
+  kCodes: Uint8Array;
+  vCodes: Uint8Array;
+  /** Descale per head (length Hq for q, Hk for k and v). */
+  qDescale?: number[];
+  kDescale: number[];
+  vDescale: number[];
+  pScale?: number;
+  oScale?: number;
+}
+
+export interface OracleInputs {
+  batch: number;
+  hq: number;
+  hk: number;
+  d: number;
+  /** Start row of every sequence in the canonical arrays, and their lengths. */
+  startsQ: number[];
+  startsK: number[];
+  lensQ: number[];
+  lensK: number[];
+  /** Canonical float inputs, [rows, H, D] (q is ignored in full FP8 mode, k and v in any FP8 mode). */
+  q: ArrayLike<number>;
+  k: ArrayLike<number>;
+  v: ArrayLike<number>;
+  causal: boolean;
+  softmaxScale: number;
+  /** bias(b, h, i, j), already broadcast by the caller's index math. */
+  bias?: (b: number, h: number, i: number, j: number) => number;
+  slope?: (b: number, h: number) => number;
+  fp8?: OracleFp8;
+}
+
+export interface OracleOutputs {
+  /** Canonical [rowsQ, Hq, D]. In oScale mode: the FP8-rounded clamp(out / oScale) times oScale. */
+  out: Float64Array;
+  /** [B or 1, Hq, rows]: indexed lse[h * rowsQ + row] for varlen, [(b * Hq + h) * Sq + i] dense. */
+  lse: Float64Array;
+}
+
+export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolean): OracleOutputs {
+  const {hq, hk, d, fp8} = x;
+  const group = hq / hk;
+  const out = new Float64Array(rowsQ * hq * d);
+  const lseLength = denseLse ? x.batch * hq * Math.max(...x.lensQ) : hq * rowsQ;
+  const lse = new Float64Array(lseLength);
+  const qAt = (row: number, h: number, c: number) => {
+    const idx = (row * hq + h) * d + c;
+    if (fp8?.mode === 'full') return oracleFp8Value(fp8.qCodes![idx], fp8.format);
+    return x.q[idx];
+  };
+  const kvAt = (which: 'k'|'v', row: number, h: number, c: number) => {
+    const idx = (row * hk + h) * d + c;
+    if (fp8 == null) return (which === 'k' ? x.k : x.v)[idx];
+    const value = oracleFp8Value((which === 'k' ? fp8.kCodes : fp8.vCodes)[idx], fp8.format);
+    // KV-only mode dequantizes k and v; full mode keeps raw codes and descales the products.
+    return fp8.mode === 'kv' ? value * (which === 'k' ? fp8.kDescale : fp8.vDescale)[h] : value;
+  };
+
+  for (let b = 0; b < x.batch; b++) {
+    const lq = x.lensQ[b], lk = x.lensK[b];
+    for (let h = 0; h < hq; h++) {
+      const g = Math.floor(h / group);
+      let scale = x.softmaxScale;
+      if (fp8?.mode === 'full') scale *= fp8.qDescale![h] * fp8.kDescale[g];
+      for (let i = 0; i < lq; i++) {
+        const rowQ = x.startsQ[b] + i;
+        const scores: number[] = [];
+        const keys: number[] = [];
+        for (let j = 0; j < lk; j++) {
+          if (x.causal && j > i + lk - lq) continue;
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += qAt(rowQ, h, c) * kvAt('k', x.startsK[b] + j, g, c);
+          let s = scale * dot;
+          if (x.bias) s += x.bias(b, h, i, j);
+          if (x.slope) s -= x.slope(b, h) * Math.abs(i + lk - lq - j);
+          scores.push(s);
+          keys.push(j);
+        }
+        const m = scores.reduce((a, s) => Math.max(a, s), -Infinity);
+        const outRow = (rowQ * hq + h) * d;
+        const lseIndex = denseLse ? (b * hq + h) * (lseLength / (x.batch * hq)) + i : h * rowsQ + rowQ;
+        if (m === -Infinity) {  // no visible key (or every visible score is -inf)
+          lse[lseIndex] = -Infinity;
+          continue;  // out stays 0
+        }
+        let l = 0;
+        const acc = new Float64Array(d);
+        for (let t = 0; t < scores.length; t++) {
+          const p = Math.exp(scores[t] - m);
+          l += p;
+          let pv = p;
+          if (fp8?.pScale) pv = oracleFp8Round(p * fp8.pScale, fp8.format) / fp8.pScale;
+          for (let c = 0; c < d; c++) acc[c] += pv * kvAt('v', x.startsK[b] + keys[t], g, c);
+        }
+        lse[lseIndex] = m + Math.log(l);
+        for (let c = 0; c < d; c++) {
+          let o = acc[c] / l;
+          if (fp8?.mode === 'full') o *= fp8.vDescale[g];
+          if (fp8?.oScale) o = oracleFp8Round(o / fp8.oScale, fp8.format) * fp8.oScale;
+          out[outRow + c] = o;
+        }
+      }
+    }
+  }
+  return {out, lse};
+}
