@@ -5,9 +5,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {FlashAttention} from '../src/kernel_name';
+import {testEnv} from './env';
 
 export function selectedBackends(candidates: string[]): string[] {
-  const env = typeof process !== 'undefined' ? process.env?.FA_BACKENDS : undefined;
+  const env = testEnv('FA_BACKENDS');
   if (!env) return candidates;
   const wanted = env.split(',').map(s => s.trim());
   return candidates.filter(b => wanted.includes(b));

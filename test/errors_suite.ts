@@ -51,7 +51,7 @@ export const ERROR_CASES: ErrorCase[] = [
   }, message: /k is FP8 but has no descale: pass kDescale/},
   {name: 'FP8 k with float v', make: t => [t(Q), quantizeFp8(t(K)), t(K)], message: /k and v must both be FP8/},
   {name: 'FP8 q with float k', make: t => [quantizeFp8(t(Q)), t(K), t(K)], message: /q is FP8, so k and v must be FP8 too/},
-  {name: 'descale tensor of the wrong length', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {kDescale: t([3])}], message: /kDescale must be a number or a float32 Tensor1D of 2 entries/},
+  {name: 'descale tensor of the wrong length', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {kDescale: t([3]) as tf.Tensor1D}], message: /kDescale must be a number or a float32 Tensor1D of 2 entries/},
   {name: 'descale for a float tensor', make: t => dense(t, {qDescale: 2}), message: /qDescale applies to an FP8 q only/},
   {name: 'pScale without full FP8', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {pScale: 100}], message: /pScale needs full FP8 mode/},
   {name: 'non-positive oScale', make: t => [quantizeFp8(t(Q)), quantizeFp8(t(K)), quantizeFp8(t(K)), {oScale: 0}], message: /oScale must be a finite number > 0, got 0/},

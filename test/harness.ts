@@ -220,7 +220,7 @@ export async function runCase(c: AttentionCase, seed: string): Promise<CaseResul
 
     const before = tf.memory().numTensors;
     const result = flashAttention(inputs[0], inputs[1], inputs[2], options);
-    const {output, lse} = c.returnLse ? result as {output: tf.Tensor|Fp8Tensor, lse: tf.Tensor} : {output: result as tf.Tensor|Fp8Tensor, lse: undefined};
+    const {output, lse} = c.returnLse ? result as unknown as {output: tf.Tensor|Fp8Tensor, lse: tf.Tensor} : {output: result as tf.Tensor|Fp8Tensor, lse: undefined};
     let outTensor: tf.Tensor;
     if (output instanceof Fp8Tensor) {
       if (!c.fp8?.oScale) fail(c, seed, 'got an FP8 output without oScale');

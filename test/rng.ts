@@ -1,5 +1,6 @@
 /** Seeded random numbers for the tests (seedrandom's alea), so every failure can be replayed from its seed. */
 import seedrandom from 'seedrandom';
+import {testEnv} from './env';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -27,6 +28,5 @@ export function makeRng(seed: string|number): Rng {
 
 /** A fresh seed per run unless FA_SEED pins one (printed with every failure). */
 export function runSeed(): string {
-  const pinned = typeof process !== 'undefined' ? process.env?.FA_SEED : undefined;
-  return pinned ?? String(Date.now() % 1e9);
+  return testEnv('FA_SEED') ?? String(Date.now() % 1e9);
 }

@@ -93,9 +93,16 @@ export function attentionForward(
             const qo = r * D, so = r * BLOCK_N;
             for (let c = 0; c < cols; c++) {
               const ko = c * D;
-              let dot = 0;
-              for (let d = 0; d < D; d++) dot += qTile[qo + d] * kTile[ko + d];
-              s[so + c] = dot * qkScale;
+              // Four independent partial sums keep the FMA pipeline busy.
+              let d0 = 0, d1 = 0, d2 = 0, d3 = 0, d = 0;
+              for (; d + 3 < D; d += 4) {
+                d0 += qTile[qo + d] * kTile[ko + d];
+                d1 += qTile[qo + d + 1] * kTile[ko + d + 1];
+                d2 += qTile[qo + d + 2] * kTile[ko + d + 2];
+                d3 += qTile[qo + d + 3] * kTile[ko + d + 3];
+              }
+              for (; d < D; d++) d0 += qTile[qo + d] * kTile[ko + d];
+              s[so + c] = (d0 + d1 + d2 + d3) * qkScale;
             }
           }
           // -- score modifiers: bias, ALiBi, causal mask (one place) --
@@ -123,13 +130,27 @@ export function attentionForward(
             const alpha = Math.exp(mI[r] - shift);
             let rowSum = 0;
             for (let d = 0; d < D; d++) acc[ao + d] *= alpha;
+            // P overwrites S in place; P·V then runs four keys per pass over acc.
             for (let c = 0; c < cols; c++) {
               const p = Math.exp(s[so + c] - shift);
               rowSum += p;
-              const pv = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
-              if (pv === 0) continue;  // masked key: its V row takes no part (not even as 0 · NaN)
+              s[so + c] = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
+            }
+            let c = 0;
+            for (; c + 3 < cols; c += 4) {
+              const p0 = s[so + c], p1 = s[so + c + 1], p2 = s[so + c + 2], p3 = s[so + c + 3];
+              // A masked key (p = 0) takes no part, not even as 0 · NaN: handled one key at a time.
+              if (p0 === 0 || p1 === 0 || p2 === 0 || p3 === 0) break;
+              const v0 = c * D, v1 = v0 + D, v2 = v1 + D, v3 = v2 + D;
+              for (let d = 0; d < D; d++) {
+                acc[ao + d] += p0 * vTile[v0 + d] + p1 * vTile[v1 + d] + p2 * vTile[v2 + d] + p3 * vTile[v3 + d];
+              }
+            }
+            for (; c < cols; c++) {
+              const p = s[so + c];
+              if (p === 0) continue;
               const vo = c * D;
-              for (let d = 0; d < D; d++) acc[ao + d] += pv * vTile[vo + d];
+              for (let d = 0; d < D; d++) acc[ao + d] += p * vTile[vo + d];
             }
             lI[r] = lI[r] * alpha + rowSum;
             mI[r] = mNew;

@@ -1,0 +1,33 @@
+// Runs test/browser/index.ts in Debian's headless Chromium, where webgl and webgpu run on SwiftShader.
+// Flags from shared/ENVIRONMENT.md: base 'Chrome' (ChromeHeadless adds --disable-gpu), unsafe WebGPU on.
+process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium';
+
+module.exports = config => {
+  config.set({
+    frameworks: ['mocha'],
+    files: [{pattern: 'test/browser/index.ts', watched: false}],
+    preprocessors: {'test/browser/index.ts': ['esbuild']},
+    esbuild: {target: 'es2020', define: {'process.env.NODE_ENV': '"test"'}},
+    browsers: ['ChromiumSwiftShader'],
+    customLaunchers: {
+      ChromiumSwiftShader: {
+        base: 'Chrome',
+        flags: ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader',
+                '--remote-debugging-port=9333'],
+      },
+    },
+    client: {
+      mocha: {timeout: 300000},
+      faEnv: {FA_BACKENDS: process.env.FA_BACKENDS || '', FA_SEED: process.env.FA_SEED || ''},
+      captureConsole: true,
+    },
+    reporters: ['mocha'],
+    mochaReporter: {output: 'full'},
+    singleRun: true,
+    browserNoActivityTimeout: 1200000,
+    browserDisconnectTimeout: 120000,
+    captureTimeout: 120000,
+    logLevel: config.LOG_INFO,
+  });
+};
