@@ -231,23 +231,6 @@ export function normalizeSpec(
     fail(`the number of query heads Hq=${hq} must be a multiple of the number of kv heads Hk=${hk}`);
   }
 
-  // All tensors must share one backend: tfjs would otherwise move data with a blocking read.
-  const named: Array<[string, Tensor|undefined]> = [
-    ['q', qi.words], ['k', ki.words], ['v', vi.words], ['bias', options.bias], ['alibiSlopes', options.alibiSlopes],
-    ['cuSeqlensQ', options.cuSeqlensQ instanceof Tensor ? options.cuSeqlensQ : undefined],
-    ['cuSeqlensK', options.cuSeqlensK instanceof Tensor ? options.cuSeqlensK : undefined],
-    ...(['q', 'k', 'v'] as const).map((n): [string, Tensor|undefined] => {
-      const x = options[`${n}Descale`] ?? [qi, ki, vi][['q', 'k', 'v'].indexOf(n)].carriedDescale;
-      return [`${n}Descale`, x instanceof Tensor ? x : undefined];
-    })
-  ];
-  const home = backendOf(qi.words);
-  for (const [name, t] of named) {
-    if (t == null) continue;
-    if (t.isDisposed) fail(`${name} has been disposed`);
-    if (backendOf(t) !== home) fail(`${name} lives on a different backend than q; move it with tf.tensor(await x.data()) first`);
-  }
-
   const tensors: Record<string, Tensor> = {q: qi.words, k: ki.words, v: vi.words};
   const arrays: Record<string, Int32Array> = {};
 
@@ -323,6 +306,13 @@ export function normalizeSpec(
     if (fp8Mode !== 'full') fail(`${name} needs full FP8 mode (q, k and v all FP8)`);
     const value = checkPositiveNumber(name, options[name]);
     if (name === 'pScale') pScale = value; else oScale = value;
+  }
+
+  // All tensors must share one backend: tfjs would otherwise move data with a blocking read.
+  const home = backendOf(qi.words);
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.isDisposed) fail(`${name} has been disposed`);
+    if (backendOf(t) !== home) fail(`${name} lives on a different backend than q; move it with tf.tensor(await x.data()) first`);
   }
 
   const rowOf = (info: InputInfo) => info.format ? fp8WordsPerRow(d) : d;
