@@ -1,13 +1,12 @@
-// Runs test/browser/index.ts in Debian's headless Chromium, where webgl and webgpu run on SwiftShader.
+// Runs test/browser/index.ts (bundled into .test-build/browser.test.js) in Debian's headless Chromium, where webgl and webgpu run on SwiftShader.
 // Flags from shared/ENVIRONMENT.md: base 'Chrome' (ChromeHeadless adds --disable-gpu), unsafe WebGPU on.
 process.env.CHROME_BIN = process.env.CHROME_BIN || '/usr/bin/chromium';
 
 module.exports = config => {
   config.set({
     frameworks: ['mocha'],
-    files: [{pattern: 'test/browser/index.ts', watched: false}],
-    preprocessors: {'test/browser/index.ts': ['esbuild']},
-    esbuild: {target: 'es2020', define: {'process.env.NODE_ENV': '"test"'}},
+    // Built by scripts/build_tests.mjs (npm run test:browser builds it first).
+    files: [{pattern: '.test-build/browser.test.js', watched: false}],
     browsers: ['ChromiumSwiftShader'],
     customLaunchers: {
       ChromiumSwiftShader: {

@@ -9,7 +9,7 @@ const node = read('node.log'), browser = read('browser.log'), page = read('page.
 console.log('\n== per backend (case table + property + FP8 + API + errors)');
 for (const [where, log] of [['node', node], ['chromium', browser]]) {
   for (const m of log.matchAll(/\b(cpu|webgl|webgpu): (\d+) passed, (\d+) failed/g)) console.log(`  ${where} ${m[1]}: ${m[2]} passed, ${m[3]} failed`);
-  for (const m of log.matchAll(/SKIPPED backend (\w+): ([^'\n]*)/g)) console.log(`  ${where} ${m[1]}: skipped (${m[2]})`);
+  for (const m of log.matchAll(/SKIPPED backend (\w+): (.*?)'?$/gm)) console.log(`  ${where} ${m[1]}: skipped (${m[2]})`);
 }
 const num = (re, log) => Number((log.match(re) ?? [])[1] ?? 0);
 passed += num(/(\d+) passing/, node); failed += num(/(\d+) failing/, node); skipped += num(/(\d+) pending/, node);

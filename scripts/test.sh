@@ -34,9 +34,9 @@ logs=$(mktemp -d)
 status=0
 
 echo "== Node: cpu and webgpu (Dawn + SwiftShader)"
-npx mocha 2>&1 | tee "$logs/node.log" || status=1
+npm run --silent test:node 2>&1 | tee "$logs/node.log" || status=1
 echo "== headless Chromium: cpu, webgl, webgpu"
-npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1
+npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1  # bundle built by test:node
 
 if [ -f test/page/page.test.mjs ]; then
   echo "== demo page in headless Chromium"

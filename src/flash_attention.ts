@@ -5,8 +5,10 @@
  */
 import {engine, op, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {Fp8Tensor} from './fp8';
+import {setInputsToSave} from './gradient';
 import {asAttrs, FlashAttention, Fp8CodecInputs, QuantizeFp8} from './kernel_name';
 import {AttentionInput, FlashAttentionOptions, normalizeSpec} from './normalize_spec';
+import {kernelInputNames} from './spec';
 
 export type {AttentionInput, FlashAttentionOptions} from './normalize_spec';
 
@@ -21,9 +23,11 @@ function flashAttention_(
     q: AttentionInput, k: AttentionInput, v: AttentionInput,
     options: FlashAttentionOptions = {}): FlashAttentionOutput|FlashAttentionWithLse {
   const {spec, tensors, arrays} = normalizeSpec(q, k, v, options);
-  const inputs: Record<string, Tensor> = {...tensors};
-  for (const [name, values] of Object.entries(arrays)) inputs[name] = tensor1d(values, 'int32');
+  // Inputs in kernelInputNames order; cuSeqlens given as arrays are uploaded here, inside the op's scope.
+  const inputs: Record<string, Tensor> = {};
+  for (const name of kernelInputNames(spec)) inputs[name] = tensors[name] ?? tensor1d(arrays[name], 'int32');
 
+  setInputsToSave(spec);
   const outputs = engine().runKernel(FlashAttention, inputs, asAttrs(spec)) as Tensor[];
   let output: FlashAttentionOutput = outputs[0];
   if (spec.oScale > 0) {

@@ -58,3 +58,19 @@ export interface Fp8CodecInputs {
 export function asAttrs<T extends object>(attrs: T): NamedAttrMap {
   return attrs as unknown as NamedAttrMap;
 }
+
+export const FlashAttentionGrad = 'FlashAttentionGrad';
+
+/**
+ * FlashAttention-2 backward. Same spec as the forward (attrs); inputs are the forward's plus the
+ * forward output, its LSE and the upstream gradients. Outputs: [dq, dk, dv] (float32, shapes of q, k, v),
+ * then dBias (bias's own shape, reduced over its broadcast axes) when bias is given, then dAlibiSlopes
+ * when alibiSlopes is given.
+ */
+export interface FlashAttentionGradInputs extends FlashAttentionInputs {
+  output: TensorInfo;
+  dOutput: TensorInfo;
+  lse: TensorInfo;
+  /** Upstream gradient of the LSE output, when the forward returned it. */
+  dLse?: TensorInfo;
+}

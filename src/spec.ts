@@ -115,3 +115,18 @@ export function outputShape(spec: FlashAttentionSpec): number[] {
 export function lseShape(spec: FlashAttentionSpec): number[] {
   return spec.varlen ? [spec.numHeadsQ, spec.totalQ] : [spec.batch, spec.numHeadsQ, spec.totalQ];
 }
+
+/**
+ * The kernel's tensor inputs, in order, for a spec: the op builds its inputs in this order and the
+ * gradient reads its saved tensors back in the same order.
+ */
+export function kernelInputNames(spec: FlashAttentionSpec): string[] {
+  const names = ['q', 'k', 'v'];
+  if (spec.bias !== 'none') names.push('bias');
+  if (spec.alibi !== 'none') names.push('alibiSlopes');
+  if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
+  if (spec.qDescaleKind === 'perHead') names.push('qDescale');
+  if (spec.kDescaleKind === 'perHead') names.push('kDescale');
+  if (spec.vDescaleKind === 'perHead') names.push('vDescale');
+  return names;
+}

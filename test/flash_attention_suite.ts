@@ -9,6 +9,7 @@ import {AttentionCase, CASES} from './cases';
 import {defineApiTests} from './api_suite';
 import {defineErrorTests} from './errors_suite';
 import {defineFp8Tests} from './fp8_suite';
+import {defineGradTests} from './grad_suite';
 import {runCase} from './harness';
 import {randomCase} from './property';
 import {makeRng, runSeed} from './rng';
@@ -50,6 +51,8 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
       }
     });
     defineFp8Tests(seed);
+    if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);
+    else describe('gradients', () => it(`skipped: no FlashAttentionGrad kernel for ${backend} yet`, function() { this.skip(); }));
     defineApiTests();
     defineErrorTests(options.otherBackend);
   });

@@ -26,7 +26,7 @@ export function tolerance(c: AttentionCase): {atol: number, rtol: number} {
   return {atol: 2e-4, rtol: 2e-3};
 }
 
-interface Geometry {
+export interface Geometry {
   batch: number;
   lensQ: number[];
   lensK: number[];
@@ -36,7 +36,7 @@ interface Geometry {
   rowsK: number;
 }
 
-function geometry(c: AttentionCase): Geometry {
+export function geometry(c: AttentionCase): Geometry {
   const batch = c.layout === 'thd' ? c.seqlensQ!.length : c.batch!;
   const lensQ = c.layout === 'thd' ? c.seqlensQ! : new Array(batch).fill(c.sq);
   const lensK = c.layout === 'thd' ? c.seqlensK! : new Array(batch).fill(c.sk);
@@ -46,14 +46,14 @@ function geometry(c: AttentionCase): Geometry {
 }
 
 /** Shape of a q/k/v tensor in the case's layout, from canonical [rows, H, D]. */
-function layoutShape(c: AttentionCase, g: Geometry, rows: number, h: number): number[] {
+export function layoutShape(c: AttentionCase, g: Geometry, rows: number, h: number): number[] {
   if (c.layout === 'thd') return [rows, h, c.d];
   const s = rows / g.batch;
   return c.layout === 'bhsd' ? [g.batch, h, s, c.d] : [g.batch, s, h, c.d];
 }
 
 /** Index in the layout tensor of canonical element (row, head, dim). */
-function layoutIndex(c: AttentionCase, g: Geometry, rows: number, h: number) {
+export function layoutIndex(c: AttentionCase, g: Geometry, rows: number, h: number) {
   if (c.layout !== 'bhsd') return (row: number, head: number, dim: number) => (row * h + head) * c.d + dim;
   const s = rows / g.batch;
   return (row: number, head: number, dim: number) => {
@@ -62,7 +62,7 @@ function layoutIndex(c: AttentionCase, g: Geometry, rows: number, h: number) {
   };
 }
 
-function toLayout(c: AttentionCase, g: Geometry, canonical: Float32Array, rows: number, h: number): Float32Array {
+export function toLayout(c: AttentionCase, g: Geometry, canonical: Float32Array, rows: number, h: number): Float32Array {
   const out = new Float32Array(canonical.length);
   const at = layoutIndex(c, g, rows, h);
   for (let row = 0; row < rows; row++) {
@@ -73,13 +73,13 @@ function toLayout(c: AttentionCase, g: Geometry, canonical: Float32Array, rows: 
   return out;
 }
 
-function randomData(rng: Rng, n: number): Float32Array {
+export function randomData(rng: Rng, n: number): Float32Array {
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) x[i] = rng.normal();
   return x;
 }
 
-function broadcastBias(shape: number[], values: Float32Array) {
+export function broadcastBias(shape: number[], values: Float32Array) {
   const padded = [...new Array(4 - shape.length).fill(1), ...shape];
   return (b: number, h: number, i: number, j: number) => {
     const idx = [b, h, i, j].map((x, a) => (padded[a] === 1 ? 0 : x));
@@ -111,7 +111,7 @@ export interface CaseResult {
   maxAbsErr: number;
 }
 
-function fail(c: AttentionCase, seed: string, message: string): never {
+export function fail(c: AttentionCase, seed: string, message: string): never {
   throw new Error(`[${tf.getBackend()}] case "${c.name}" (seed ${seed}, rerun with FA_SEED=${seed}): ${message}`);
 }
 

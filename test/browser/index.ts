@@ -1,4 +1,5 @@
 /** Browser entry (karma, headless Chromium): cpu, webgl and webgpu. */
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';

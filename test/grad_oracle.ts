@@ -1,0 +1,83 @@
+/**
+ * Float64 gradients of SPEC.md's attention, differentiated by hand the plain O(Sq·Sk) way, row by row:
+ *   P = softmax(S) over visible keys, dP_ij = dO_i · v_j, dS_ij = P_ij (dP_ij - Σ_t P_it dP_it + dLse_i)
+ *   dq_i = scale Σ_j dS_ij k_j,  dk_j = scale Σ_i dS_ij q_i,  dv_j = Σ_i P_ij dO_i,
+ *   dBias = dS summed over broadcast axes,  dSlope(b, h) = -Σ dS_ij |i + Sk - Sq - j|.
+ * (The kernels use D_i = rowsum(dO ∘ O); this uses Σ P dP: the same number, reached another way.)
+ * Canonical layouts as in oracle.ts; float inputs only (FP8 is forward-only).
+ */
+import type {OracleInputs} from './oracle';
+
+export interface OracleGradInputs extends OracleInputs {
+  /** Upstream gradients, canonical [rowsQ, Hq, D] and lse-indexed like oracleAttention's lse. */
+  dOut: ArrayLike<number>;
+  dLse?: (b: number, h: number, i: number) => number;
+  /** Map (b, h, i, j) to the index of the bias element it reads, when bias is given. */
+  biasIndex?: (b: number, h: number, i: number, j: number) => number;
+  biasSize?: number;
+  /** Index of the slope that (b, h) reads, and the slopes' size. */
+  slopeIndex?: (b: number, h: number) => number;
+  slopeSize?: number;
+}
+
+export interface OracleGrads {
+  dq: Float64Array;
+  dk: Float64Array;
+  dv: Float64Array;
+  dBias: Float64Array|null;
+  dSlopes: Float64Array|null;
+}
+
+export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: number): OracleGrads {
+  const {hq, hk, d} = x;
+  const group = hq / hk;
+  const g: OracleGrads = {
+    dq: new Float64Array(rowsQ * hq * d), dk: new Float64Array(rowsK * hk * d), dv: new Float64Array(rowsK * hk * d),
+    dBias: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopes: x.slopeSize ? new Float64Array(x.slopeSize) : null,
+  };
+  const at = (rows: number, heads: number) => (row: number, h: number, c: number) => (row * heads + h) * d + c;
+  const qi = at(rowsQ, hq), ki = at(rowsK, hk);
+  for (let b = 0; b < x.batch; b++) {
+    const lq = x.lensQ[b], lk = x.lensK[b];
+    for (let h = 0; h < hq; h++) {
+      const gh = Math.floor(h / group);
+      for (let i = 0; i < lq; i++) {
+        const rq = x.startsQ[b] + i;
+        const keys: number[] = [], scores: number[] = [];
+        for (let j = 0; j < lk; j++) {
+          if (x.causal && j > i + lk - lq) continue;
+          let dot = 0;
+          for (let c = 0; c < d; c++) dot += x.q[qi(rq, h, c)] * x.k[ki(x.startsK[b] + j, gh, c)];
+          let s = x.softmaxScale * dot;
+          if (x.bias) s += x.bias(b, h, i, j);
+          if (x.slope) s -= x.slope(b, h) * Math.abs(i + lk - lq - j);
+          keys.push(j);
+          scores.push(s);
+        }
+        const m = scores.reduce((a, s) => Math.max(a, s), -Infinity);
+        if (m === -Infinity) continue;
+        const e = scores.map(s => Math.exp(s - m));
+        const l = e.reduce((a, b) => a + b, 0);
+        const p = e.map(v => v / l);
+        const dp = keys.map(j => {
+          let s = 0;
+          for (let c = 0; c < d; c++) s += x.dOut[qi(rq, h, c)] * x.v[ki(x.startsK[b] + j, gh, c)];
+          return s;
+        });
+        const rowD = p.reduce((a, pj, t) => a + pj * dp[t], 0) - (x.dLse ? x.dLse(b, h, i) : 0);
+        keys.forEach((j, t) => {
+          const rk = x.startsK[b] + j;
+          const ds = p[t] * (dp[t] - rowD);
+          for (let c = 0; c < d; c++) {
+            g.dq[qi(rq, h, c)] += x.softmaxScale * ds * x.k[ki(rk, gh, c)];
+            g.dk[ki(rk, gh, c)] += x.softmaxScale * ds * x.q[qi(rq, h, c)];
+            g.dv[ki(rk, gh, c)] += p[t] * x.dOut[qi(rq, h, c)];
+          }
+          if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
+          if (g.dSlopes) g.dSlopes[x.slopeIndex!(b, h)] -= ds * Math.abs(i + lk - lq - j);
+        });
+      }
+    }
+  }
+  return g;
+}

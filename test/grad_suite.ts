@@ -1,0 +1,131 @@
+/**
+ * Gradients: tf.grads through flashAttention against the float64 hand-differentiated oracle, for q, k, v,
+ * bias (reduced over its broadcast axes) and ALiBi slopes, with and without an LSE output in the loss.
+ */
+import {expect} from 'chai';
+import * as tf from '@tensorflow/tfjs-core';
+import {flashAttention, quantizeFp8} from '../src/index';
+import type {FlashAttentionOptions} from '../src/flash_attention';
+import type {AttentionCase} from './cases';
+import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
+import {broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, toLayout} from './harness';
+import {makeRng} from './rng';
+
+export const GRAD_CASES: AttentionCase[] = [
+  {name: 'grad: plain', batch: 2, sq: 13, sk: 17, hq: 2, d: 16},
+  {name: 'grad: causal Sq > Sk (empty rows)', batch: 1, sq: 40, sk: 25, hq: 2, d: 8, causal: true},
+  {name: 'grad: causal Sq < Sk, GQA 4:1', batch: 1, sq: 19, sk: 70, hq: 4, hk: 1, d: 32, causal: true},
+  {name: 'grad: D=80 bhsd', layout: 'bhsd', batch: 1, sq: 21, sk: 33, hq: 2, d: 80},
+  {name: 'grad: varlen with an empty sequence', layout: 'thd', seqlensQ: [9, 0, 30], seqlensK: [12, 5, 30], hq: 2, hk: 1, d: 16, causal: true},
+  {name: 'grad: bias broadcast [B, 1, 1, Sk] and [Sq, Sk]', batch: 2, sq: 11, sk: 14, hq: 2, d: 8, bias: [2, 1, 1, 14]},
+  {name: 'grad: full bias', batch: 1, sq: 11, sk: 14, hq: 2, d: 8, bias: [1, 2, 11, 14], causal: true},
+  {name: 'grad: ALiBi per batch and head', batch: 2, sq: 15, sk: 15, hq: 2, d: 8, alibi: 'perBatchHead', causal: true},
+  {name: 'grad: through the LSE output too', batch: 1, sq: 18, sk: 23, hq: 2, d: 16, returnLse: true, alibi: 'perHead'},
+];
+
+/** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */
+const ATOL = 1e-4, RTOL = 1e-3;
+
+export async function runGradCase(c: AttentionCase, seed: string): Promise<void> {
+  const rng = makeRng(`${seed}:${c.name}`);
+  const g = geometry(c);
+  const hq = c.hq, hk = c.hk ?? c.hq, d = c.d;
+  const q = randomData(rng, g.rowsQ * hq * d), k = randomData(rng, g.rowsK * hk * d), v = randomData(rng, g.rowsK * hk * d);
+  const dOut = randomData(rng, g.rowsQ * hq * d);
+  const qShape = layoutShape(c, g, g.rowsQ, hq), kShape = layoutShape(c, g, g.rowsK, hk);
+  const qAt = layoutIndex(c, g, g.rowsQ, hq), kAt = layoutIndex(c, g, g.rowsK, hk);
+  const owned: tf.Tensor[] = [];
+  const own = <T extends tf.Tensor>(t: T) => (owned.push(t), t);
+  const xs: tf.Tensor[] = [
+    own(tf.tensor(toLayout(c, g, q, g.rowsQ, hq), qShape)), own(tf.tensor(toLayout(c, g, k, g.rowsK, hk), kShape)),
+    own(tf.tensor(toLayout(c, g, v, g.rowsK, hk), kShape)),
+  ];
+  const dOutT = own(tf.tensor(toLayout(c, g, dOut, g.rowsQ, hq), qShape));
+  const oracleIn: OracleGradInputs = {
+    batch: g.batch, hq, hk, d, startsQ: g.startsQ, startsK: g.startsK, lensQ: g.lensQ, lensK: g.lensK, q, k, v,
+    causal: c.causal ?? false, softmaxScale: c.softmaxScale ?? 1 / Math.sqrt(d), dOut,
+  };
+  const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, returnLse: c.returnLse};
+  if (c.layout === 'thd') {
+    const cu = (lens: number[]) => [0, ...lens.map((_, b) => lens.slice(0, b + 1).reduce((a, n) => a + n, 0))];
+    options.cuSeqlensQ = cu(g.lensQ);
+    options.cuSeqlensK = cu(g.lensK);
+  }
+  let biasSlot = -1, slopeSlot = -1;
+  if (c.bias) {
+    const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
+    biasSlot = xs.push(own(tf.tensor(values, c.bias))) - 1;
+    oracleIn.bias = broadcastBias(c.bias, values);
+    const padded = [...new Array(4 - c.bias.length).fill(1), ...c.bias];
+    oracleIn.biasIndex = (b, h, i, j) => {
+      const idx = [b, h, i, j].map((x, a) => (padded[a] === 1 ? 0 : x));
+      return ((idx[0] * padded[1] + idx[1]) * padded[2] + idx[2]) * padded[3] + idx[3];
+    };
+    oracleIn.biasSize = values.length;
+  }
+  if (c.alibi) {
+    const shape = c.alibi === 'perHead' ? [hq] : [g.batch, hq];
+    const slopes = Float32Array.from({length: shape.reduce((a, n) => a * n, 1)}, () => rng.uniform(0.05, 0.6));
+    slopeSlot = xs.push(own(tf.tensor(slopes, shape))) - 1;
+    oracleIn.slopeIndex = (b, h) => (c.alibi === 'perHead' ? h : b * hq + h);
+    oracleIn.slope = (b, h) => slopes[oracleIn.slopeIndex!(b, h)];
+    oracleIn.slopeSize = slopes.length;
+  }
+  let dLseT: tf.Tensor|null = null;
+  if (c.returnLse) {
+    const lseShape = c.layout === 'thd' ? [hq, g.rowsQ] : [g.batch, hq, g.rowsQ / g.batch];
+    const dLse = randomData(rng, lseShape.reduce((a, n) => a * n, 1));
+    dLseT = own(tf.tensor(dLse, lseShape));
+    oracleIn.dLse = (b, h, i) => (c.layout === 'thd' ? dLse[h * g.rowsQ + g.startsQ[b] + i] : dLse[(b * hq + h) * (g.rowsQ / g.batch) + i]);
+  }
+  try {
+    const before = tf.memory().numTensors;
+    const loss = (...args: tf.Tensor[]) => {
+      const opts = {...options};
+      if (biasSlot >= 0) opts.bias = args[biasSlot];
+      if (slopeSlot >= 0) opts.alibiSlopes = args[slopeSlot];
+      const r = flashAttention(args[0], args[1], args[2], opts);
+      if (c.returnLse) {
+        const {output, lse} = r as unknown as {output: tf.Tensor, lse: tf.Tensor};
+        return tf.add(tf.sum(tf.mul(output, dOutT)), tf.sum(tf.mul(lse, dLseT!))) as tf.Scalar;
+      }
+      return tf.sum(tf.mul(r as tf.Tensor, dOutT)) as tf.Scalar;
+    };
+    const grads = tf.grads(loss)(xs);
+    const got = await Promise.all(grads.map(t => t.data()));
+    tf.dispose(grads);
+    if (tf.memory().numTensors !== before) fail(c, seed, `gradients leaked ${tf.memory().numTensors - before} tensors`);
+    const want = oracleAttentionGrad(oracleIn, g.rowsQ, g.rowsK);
+    const compare = (what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, at?: (i: number) => number) => {
+      for (let i = 0; i < expected.length; i++) {
+        const a = actual[at ? at(i) : i], r = expected[i];
+        if (!(Math.abs(a - r) <= ATOL + RTOL * Math.abs(r))) fail(c, seed, `${what}[${i}]: got ${a}, expected ${r}`);
+      }
+    };
+    const canon = (rows: number, heads: number, layoutAt: typeof qAt) => (i: number) => {
+      const row = Math.floor(i / (heads * d)), h = Math.floor(i / d) % heads;
+      return layoutAt(row, h, i % d);
+    };
+    compare('dq', got[0], want.dq, canon(g.rowsQ, hq, qAt));
+    compare('dk', got[1], want.dk, canon(g.rowsK, hk, kAt));
+    compare('dv', got[2], want.dv, canon(g.rowsK, hk, kAt));
+    if (biasSlot >= 0) compare('dBias', got[biasSlot], want.dBias!);
+    if (slopeSlot >= 0) compare('dAlibiSlopes', got[slopeSlot], want.dSlopes!);
+  } finally {
+    tf.dispose(owned);
+  }
+}
+
+export function defineGradTests(seed: string): void {
+  describe('gradients vs the float64 hand-differentiated oracle', () => {
+    for (const c of GRAD_CASES) it(c.name, async () => void await runGradCase(c, seed));
+    it('FP8 inputs are forward-only: asking for their gradient is a clear error', () => {
+      const q = tf.randomNormal([1, 4, 1, 8]), k = tf.randomNormal([1, 4, 1, 8]);
+      const k8 = quantizeFp8(k), v8 = quantizeFp8(k);
+      expect(() => tf.grad((x: tf.Tensor) => tf.sum(flashAttention(x, k8, v8) as tf.Tensor))(q)).to.throw(/FP8 inputs are forward-only/);
+      tf.dispose([q, k]);
+      k8.dispose();
+      v8.dispose();
+    });
+  });
+}
