@@ -10,6 +10,7 @@ import type {AttentionCase} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
 import {broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, toLayout} from './harness';
 import {makeRng} from './rng';
+import {defineTrainingTests} from './training_suite';
 
 export const GRAD_CASES: AttentionCase[] = [
   {name: 'grad: plain', batch: 2, sq: 13, sk: 17, hq: 2, d: 16},
@@ -119,6 +120,7 @@ export async function runGradCase(c: AttentionCase, seed: string): Promise<void>
 export function defineGradTests(seed: string): void {
   describe('gradients vs the float64 hand-differentiated oracle', () => {
     for (const c of GRAD_CASES) it(c.name, async () => void await runGradCase(c, seed));
+    defineTrainingTests();
     it('FP8 inputs are forward-only: asking for their gradient is a clear error', () => {
       const q = tf.randomNormal([1, 4, 1, 8]), k = tf.randomNormal([1, 4, 1, 8]);
       const k8 = quantizeFp8(k), v8 = quantizeFp8(k);
