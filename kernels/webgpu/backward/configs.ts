@@ -1,0 +1,3 @@
+import type {KernelConfig} from '@tensorflow/tfjs-core';
+
+export const webgpuBackwardKernelConfigs: KernelConfig[] = [];
