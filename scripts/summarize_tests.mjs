@@ -4,7 +4,7 @@ import {readFileSync, existsSync} from 'node:fs';
 const dir = process.argv[2];
 let passed = 0, failed = 0, skipped = 0;
 const read = name => (existsSync(`${dir}/${name}`) ? readFileSync(`${dir}/${name}`, 'utf8') : '');
-const node = read('node.log'), browser = read('browser.log'), page = read('page.log');
+const node = read('node.log'), browser = read('browser.log'), page = read('page.log'), umd = read('umd.log');
 
 console.log('\n== per backend (case table + property + FP8 + API + errors)');
 for (const [where, log] of [['node', node], ['chromium', browser]]) {
@@ -14,8 +14,11 @@ for (const [where, log] of [['node', node], ['chromium', browser]]) {
 const num = (re, log) => Number((log.match(re) ?? [])[1] ?? 0);
 passed += num(/(\d+) passing/, node); failed += num(/(\d+) failing/, node); skipped += num(/(\d+) pending/, node);
 passed += num(/✔ (\d+) tests? completed/, browser); failed += num(/✖ (\d+) tests? failed/, browser); skipped += num(/ℹ (\d+) tests? skipped/, browser);
-passed += num(/page: (\d+) passed/, page); failed += num(/page: \d+ passed, (\d+) failed/, page);
-if (!/passing|failing/.test(node) || !/tests? completed|tests? failed/.test(browser)) {
+for (const [name, log] of [['page', page], ['umd', umd]]) {
+  passed += num(new RegExp(`${name}: (\\d+) passed`), log);
+  failed += num(new RegExp(`${name}: \\d+ passed, (\\d+) failed`), log);
+}
+if (!/passing|failing/.test(node) || !/tests? completed|tests? failed/.test(browser) || !/umd: \d+ passed/.test(umd)) {
   console.log('a test runner printed no result');
   failed += 1;
 }

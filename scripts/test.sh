@@ -38,6 +38,9 @@ npm run --silent test:node 2>&1 | tee "$logs/node.log" || status=1
 echo "== headless Chromium: cpu, webgl, webgpu"
 npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1  # bundle built by test:node
 
+echo "== the <script> build in headless Chromium"
+node test/umd/umd.test.mjs 2>&1 | tee "$logs/umd.log" || status=1
+
 if [ -f test/page/page.test.mjs ]; then
   echo "== demo page in headless Chromium"
   node test/page/page.test.mjs 2>&1 | tee "$logs/page.log" || status=1
