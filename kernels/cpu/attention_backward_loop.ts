@@ -16,6 +16,7 @@
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {RowLoader} from './row_loader';
+import {sequenceBounds} from './sequence';
 
 const BLOCK_M = 32;
 const BLOCK_N = 64;
@@ -60,11 +61,7 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
   const {dq, dk, dv, dBias, dSlopes} = result;
 
   for (let b = 0; b < spec.batch; b++) {
-    const startQ = data.cuSeqlensQ ? data.cuSeqlensQ[b] : 0;
-    const startK = data.cuSeqlensK ? data.cuSeqlensK[b] : 0;
-    const lenQ = data.cuSeqlensQ ? data.cuSeqlensQ[b + 1] - startQ : spec.seqlenQ;
-    const lenK = data.cuSeqlensK ? data.cuSeqlensK[b + 1] - startK : spec.seqlenK;
-    const diagonal = lenK - lenQ;
+    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
     for (let g = 0; g < spec.numHeadsK; g++) {
       for (let n0 = 0; n0 < lenK; n0 += BLOCK_N) {
         const cols = Math.min(BLOCK_N, lenK - n0);

@@ -17,6 +17,7 @@ import type {TypedArray} from '@tensorflow/tfjs-core';
 import {fp8DecodeTable, fp8Encode} from '../../src/fp8_codec';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {RowLoader} from './row_loader';
+import {sequenceBounds} from './sequence';
 
 export const BLOCK_M = 32;
 export const BLOCK_N = 64;
@@ -56,12 +57,7 @@ export function attentionForward(
       perHead ? perHead[head] : scalar;
 
   for (let b = 0; b < spec.batch; b++) {
-    const startQ = data.cuSeqlensQ ? data.cuSeqlensQ[b] : 0;
-    const startK = data.cuSeqlensK ? data.cuSeqlensK[b] : 0;
-    const lenQ = data.cuSeqlensQ ? data.cuSeqlensQ[b + 1] - startQ : spec.seqlenQ;
-    const lenK = data.cuSeqlensK ? data.cuSeqlensK[b + 1] - startK : spec.seqlenK;
-    // Query row i sits on the bottom-right diagonal at key i + diagonal.
-    const diagonal = lenK - lenQ;
+    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
     for (let h = 0; h < spec.numHeadsQ; h++) {
       const hk = Math.floor(h / spec.groupSize);
       const qd = descaleOf(data.qDescale, spec.qDescale, h);
