@@ -5,7 +5,15 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import {selectedBackends} from '../backends';
 import {defineBackendSuite} from '../flash_attention_suite';
+import {defineWebglTests} from '../webgl_cases';
+import {defineWebgpuOnlyTests, WEBGPU_CASES} from '../webgpu_cases';
 
 for (const backend of selectedBackends(['cpu', 'webgl', 'webgpu'])) {
-  defineBackendSuite(backend, {otherBackend: backend === 'cpu' ? null : 'cpu'});
+  if (backend === 'webgpu') {
+    defineBackendSuite(backend, {otherBackend: 'cpu', extraCases: WEBGPU_CASES, extraTests: defineWebgpuOnlyTests});
+  } else if (backend === 'webgl') {
+    defineBackendSuite(backend, {otherBackend: 'cpu', extraTests: defineWebglTests});
+  } else {
+    defineBackendSuite(backend, {otherBackend: null});
+  }
 }

@@ -5,7 +5,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import {selectedBackends} from '../backends';
 import {defineBackendSuite} from '../flash_attention_suite';
+import {defineWebgpuOnlyTests, WEBGPU_CASES} from '../webgpu_cases';
 
 for (const backend of selectedBackends(['cpu', 'webgpu'])) {
-  defineBackendSuite(backend, {otherBackend: backend === 'cpu' ? null : 'cpu'});
+  defineBackendSuite(backend, backend === 'webgpu' ?
+      {otherBackend: 'cpu', extraCases: WEBGPU_CASES, extraTests: defineWebgpuOnlyTests} : {otherBackend: null});
 }

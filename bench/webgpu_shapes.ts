@@ -1,0 +1,93 @@
+/**
+ * Shapes of the WebGPU benchmark. `small` (default) is tiny, so it runs in minutes on SwiftShader, so anyone can
+ * try the benchmark on a software driver; `h100` holds issue 7's shapes.
+ */
+import type {RooflineConfig} from './roofline';
+
+export interface BenchCase {
+  name: string;
+  kind: 'prefill' | 'varlen' | 'decode';
+  b: number;
+  hq: number;
+  hk: number;
+  sq: number;
+  sk: number;
+  d: number;
+  causal: boolean;
+  /** K and V as FP8 e4m3fn (KV-only mode: q and the output stay float32). */
+  fp8?: boolean;
+  /** varlen: the sequence lengths (q and k alike); b is their count, sq = sk = their sum. */
+  seqlens?: number[];
+  /** Why the composition is not run at all (besides the automatic score-matrix limit). */
+  flashOnly?: string;
+}
+
+export interface Preset {
+  cases: BenchCase[];
+  roofline: RooflineConfig;
+  /** Largest score matrix (bytes, one tensor) the composition is allowed to allocate. */
+  compositionLimitBytes: number;
+}
+
+function prefill(b: number, h: number, s: number, d: number, causal: boolean, extra: Partial<BenchCase> = {}): BenchCase {
+  const hk = extra.hk ?? h;
+  const heads = hk === h ? `H${h}` : `Hq${h} Hk${hk}`;
+  const name = `B${b} ${heads} S${s} D${d}${causal ? ' causal' : ''}${extra.fp8 ? ' fp8-kv' : ''}`;
+  return {name, kind: 'prefill', b, hq: h, hk, sq: s, sk: s, d, causal, ...extra};
+}
+
+function varlen(h: number, d: number, causal: boolean, seqlens: number[]): BenchCase {
+  const t = seqlens.reduce((a, x) => a + x, 0);
+  return {name: `varlen ${seqlens.length}×(${Math.min(...seqlens)}..${Math.max(...seqlens)}) T${t} H${h} D${d}${causal ? ' causal' : ''}`,
+    kind: 'varlen', b: seqlens.length, hq: h, hk: h, sq: t, sk: t, d, causal, seqlens};
+}
+
+function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = false): BenchCase {
+  return {name: `decode B${b} Hq${hq} Hk${hk} Sq1 Sk${sk} D${d}${fp8 ? ' fp8-kv' : ''}`,
+    kind: 'decode', b, hq, hk, sq: 1, sk, d, causal: false, fp8};
+}
+
+const GiB = 1024 ** 3;
+
+export const presets: Record<string, Preset> = {
+  small: {
+    cases: [
+      prefill(1, 2, 128, 64, false),
+      prefill(1, 2, 128, 64, true),
+      prefill(2, 2, 64, 128, false),
+      prefill(1, 4, 64, 128, true, {hk: 2}),
+      prefill(1, 2, 64, 80, false),
+      prefill(1, 2, 64, 96, false),
+      varlen(2, 64, true, [40, 8, 48, 32]),
+      prefill(1, 2, 128, 64, false, {fp8: true}),
+      decode(2, 4, 2, 256, 128),
+      decode(2, 4, 2, 256, 128, true),
+      prefill(1, 1, 512, 64, true, {flashOnly: 'long sequence, flash only (as S65536 in the h100 preset)'}),
+    ],
+    roofline: {fmaWorkgroups: 16, fmaIters: 32, readBytes: 8 * 1024 * 1024, readWorkgroups: [16, 64]},
+    compositionLimitBytes: 64 * 1024 * 1024,
+  },
+  h100: {
+    cases: [
+      prefill(1, 8, 1024, 64, false),
+      prefill(1, 8, 1024, 64, true),
+      prefill(1, 8, 4096, 64, false),
+      prefill(1, 8, 4096, 64, true),
+      prefill(1, 8, 16384, 64, false),
+      prefill(1, 8, 16384, 64, true),
+      prefill(4, 32, 512, 128, false),
+      prefill(1, 32, 4096, 128, true, {hk: 8}),
+      prefill(1, 8, 4096, 80, false),
+      prefill(1, 8, 4096, 96, false),
+      varlen(8, 64, true, [1024, 4096, 300, 1536, 648, 2048, 256, 900, 512, 1000, 400, 1024, 700, 500, 640, 800]),
+      prefill(1, 8, 4096, 64, false, {fp8: true}),
+      decode(8, 32, 8, 8192, 128),
+      decode(8, 32, 8, 8192, 128, true),
+      prefill(1, 8, 65536, 64, true, {flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
+    ],
+    // FMA: 8448 workgroups × 256 threads × 1024 iterations × 256 FLOPs = 0.57 TFLOP (~9 ms at 65 TFLOP/s).
+    // Read: 1 GiB, far beyond the 50 MB L2.
+    roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
+    compositionLimitBytes: 4 * GiB,
+  },
+};

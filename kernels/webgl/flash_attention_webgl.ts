@@ -1,0 +1,166 @@
+/**
+ * FlashAttention on the webgl backend: inputs → spec → programs → outputs.
+ *
+ * DESIGN. A WebGL fragment writes at most 4 floats (one RGBA texel; tfjs binds one render target),
+ * so one fragment cannot own a whole output row of D values. Options, costed for B1 H8 S1024
+ * (R = B·H·Sq = 8192 rows, Sk = 1024 keys), N = BLOCK_N = 128, fp32 textures:
+ *
+ *   A. one draw, fragment = (query row, 4-wide slice of D), loop over all keys, score recomputed
+ *      per slice: QK work × D/4.  FLOPs (D=64): 2·R·Sk·D·(D/4 + 1) = 36 GFLOP (vs 2.1 minimal);
+ *      D=128: 140 GFLOP (vs 4.3).  1 draw, no intermediate texture.  Far too slow in software.
+ *   B. LSE pass (fragment per row, all keys) then output pass (fragment per row × 4-slice, scores
+ *      recomputed against the final LSE): still QK × D/4 in the second pass: 35 / 139 GFLOP, 2 draws.
+ *   C. (chosen) FlashAttention-2 recurrence, one set of draws per key block, state in ping-pong
+ *      textures: per block  S = Q Kᵀ (2×2 texel fragments) → (m, l) per row → P = exp2(S - m)
+ *      → acc = acc·α + P V.  FLOPs = the minimal 4·R·Sk·D (2.1 / 4.3 GFLOP) + R·Sk exps ×2.
+ *      Draws: 5 prep (Q, K, V, row info, [bias/cuSeqlens copy]) + 4 per block + 1 output (+1 LSE):
+ *      8 blocks → 38 draws at S=1024, 64 blocks → 262 at S=8192.
+ *      Texture bytes: S and P of one block = R·N·4 B = 4 MiB each (never Sq × Sk; 32 MiB at S=8192,
+ *      H8); acc = R·D·4 = 2 MiB (D=64) / 4 MiB (D=128), ×2 ping-pong; (m, l) = R·8 B; Q̃ = R·D·4,
+ *      K̃, Ṽ = B·Hk·Sk·D·4 each. tfjs's matMul→softmax→matMul writes the whole R×Sk score matrix
+ *      (32 MiB here, 2 GiB at S=8192) three to four times.
+ *      Texel fetches (what a software GPU pays for): QKᵀ and PV each R·Sk·D/4 = 134M (D=64), like
+ *      tfjs's packed matMul, while the row statistics and P add only ~R·Sk/2.
+ *   Same algorithm, other splits: a single pass per block that recomputes the row max per P texel
+ *   costs R·Sk·N/8 more fetches (≈ half of QKᵀ at N=128), hence the separate (m, l) draw.
+ *
+ * Every block pass reads only this folder's texel-addressed textures (texel_layout.ts); the prep
+ * passes resolve layout, strides, GQA, varlen, FP8 decoding and scales once, so the key loop is the
+ * same program for every layout. The LSE is a second draw over the final (m, l) texture.
+ * Limits: float32 render textures (float16 ones would round sequence lengths, indices stored as
+ * floats past 2048 and the unnormalized acc: refused with a clear error); every texture within
+ * MAX_TEXTURE_SIZE² texels (texel_layout.ts throws otherwise).
+ */
+import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
+import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {FlashAttention, FlashAttentionAttrs, FlashAttentionInputs} from '../../src/kernel_name';
+import {FlashAttentionSpec, lseShape, outputShape} from '../../src/spec';
+import {accumulateProgram} from './accumulate_program';
+import {denseCopyProgram, denseLayout} from './dense_copy_program';
+import {wordsAsHalves} from './fp8_words';
+import {geometry, Geometry} from './geometry';
+import {lseProgram} from './lse_program';
+import {outputProgram} from './output_program';
+import {packRowsProgram} from './pack_rows_program';
+import {probsProgram} from './probs_program';
+import {rowInfoProgram} from './row_info_program';
+import {rowStatsProgram} from './row_stats_program';
+import {scoresProgram} from './scores_program';
+import {TexelLayout} from './texel_layout';
+import {flatView} from './webgl_inputs';
+import {runProgram} from './webgl_program';
+
+const NAME = 'flashAttention (webgl)';
+
+/** Q̃, K̃ or Ṽ in the 2×2 row layout; see pack_rows_program.ts for the scale each one carries. */
+function packRows(
+    backend: MathBackendWebGL, spec: FlashAttentionSpec, geo: Geometry, role: 'q'|'k'|'v',
+    inputs: FlashAttentionInputs, temps: TensorInfo[]): TensorInfo {
+  const format = role === 'q' ? spec.qFormat : role === 'k' ? spec.kFormat : spec.vFormat;
+  const source = format ? wordsAsHalves(backend, inputs[role], NAME) : inputs[role];
+  if (format) temps.push(source);
+  const isQ = role === 'q', full = spec.fp8Mode === 'full', kvOnly = spec.fp8Mode === 'kv';
+  const aux: TensorInfo[] = [];
+  if (spec.varlen) aux.push(isQ ? inputs.cuSeqlensQ! : inputs.cuSeqlensK!);
+  let scale = 1;
+  let headScale: TensorInfo|undefined, groupScale: TensorInfo|undefined;
+  if (isQ) {
+    scale = spec.softmaxScale * Math.LOG2E * (full ? spec.qDescale * spec.kDescale : 1);
+    if (full && spec.qDescaleKind === 'perHead') headScale = inputs.qDescale;
+    if (full && spec.kDescaleKind === 'perHead') groupScale = inputs.kDescale;
+  } else if (role === 'k' && kvOnly) {
+    scale = spec.kDescale;
+    if (spec.kDescaleKind === 'perHead') headScale = inputs.kDescale;
+  } else if (role === 'v' && spec.fp8Mode !== 'none') {
+    scale = spec.vDescale;
+    if (spec.vDescaleKind === 'perHead') headScale = inputs.vDescale;
+  }
+  if (headScale) aux.push(headScale);
+  if (groupScale) aux.push(groupScale);
+  const program = packRowsProgram({
+    format, varlen: spec.varlen, headScale: headScale != null, groupScale: groupScale != null,
+    layout: isQ ? geo.rows : geo.keys, seqPadded: isQ ? geo.seqQPadded : geo.seqKPadded,
+    heads: isQ ? spec.numHeadsQ : spec.numHeadsK, seqlen: isQ ? spec.seqlenQ : spec.seqlenK,
+    strides: isQ ? spec.qStrides : role === 'k' ? spec.kStrides : spec.vStrides,
+    headDim: spec.headDim, scale, groupB: spec.groupSize,
+  });
+  return runProgram(backend, program, [source, ...aux].map(t => flatView(backend, t, temps)));
+}
+
+/** A caller tensor copied into a texel-addressed texture (four elements per texel). */
+function denseCopy(backend: MathBackendWebGL, t: TensorInfo, what: string, temps: TensorInfo[]):
+    {info: TensorInfo, layout: TexelLayout} {
+  const size = util.sizeFromShape(t.shape);
+  const layout = denseLayout(size, what);
+  return {info: runProgram(backend, denseCopyProgram(layout, size), [flatView(backend, t, temps)]), layout};
+}
+
+export function flashAttentionWebGL(args: {
+  inputs: FlashAttentionInputs,
+  backend: MathBackendWebGL,
+  attrs: FlashAttentionAttrs
+}): TensorInfo[] {
+  const {inputs, backend, attrs: spec} = args;
+  const outShape = outputShape(spec), outSize = util.sizeFromShape(outShape);
+  const lseSize = util.sizeFromShape(lseShape(spec));
+  if (outSize === 0) {
+    const outputs = [backend.makeTensorInfo(outShape, 'float32', new Float32Array(0))];
+    if (spec.returnLse) outputs.push(backend.makeTensorInfo(lseShape(spec), 'float32', new Float32Array(0)));
+    return outputs;
+  }
+  if (!env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
+    throw new Error(`${NAME}: needs float32 render textures (WEBGL_RENDER_FLOAT32_ENABLED is false on this ` +
+                    `device); float16 textures cannot hold the row statistics and indices exactly. ` +
+                    `Use the cpu or webgpu backend here.`);
+  }
+  const geo = geometry(spec);
+  const temps: TensorInfo[] = [];
+  const keep = (t: TensorInfo) => (temps.push(t), t);
+
+  // -- prep: gather q, k, v and the per-row facts into this folder's layouts --
+  const q = keep(packRows(backend, spec, geo, 'q', inputs, temps));
+  const k = keep(packRows(backend, spec, geo, 'k', inputs, temps));
+  const v = keep(packRows(backend, spec, geo, 'v', inputs, temps));
+  const rowAux = [
+    ...(spec.varlen ? [inputs.cuSeqlensQ!, inputs.cuSeqlensK!] : []),
+    ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : []),
+  ].map(t => flatView(backend, t, temps));
+  const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded), rowAux));
+  const bias = spec.bias === 'matrix' ? denseCopy(backend, inputs.bias!, 'the bias', temps) : null;
+  if (bias) temps.push(bias.info);
+  const cuQ = spec.varlen ? denseCopy(backend, inputs.cuSeqlensQ!, 'cuSeqlensQ', temps) : null;
+  if (cuQ) temps.push(cuQ.info);
+
+  // -- key blocks: S → (m, l) → P → acc, state ping-ponged between draws --
+  let stats: TensorInfo|null = null, acc: TensorInfo|null = null;
+  for (let block = 0; block < geo.numBlocks; block++) {
+    const j0 = block * geo.blockN, first = block === 0;
+    const scores = runProgram(
+        backend, scoresProgram(spec, geo, j0, bias?.layout ?? null), [q, k, rowInfo, ...(bias ? [bias.info] : [])]);
+    const newStats = runProgram(backend, rowStatsProgram(geo, first), [scores, stats ?? scores]);
+    const probs = runProgram(backend, probsProgram(spec, geo), [scores, newStats]);
+    const newAcc = runProgram(
+        backend, accumulateProgram(spec, geo, j0, first),
+        [probs, v, stats ?? newStats, newStats, acc ?? probs, rowInfo]);
+    for (const t of [scores, probs, stats, acc]) if (t) backend.disposeIntermediateTensorInfo(t);
+    stats = newStats;
+    acc = newAcc;
+  }
+
+  // -- epilogue --
+  const cuInputs = cuQ ? [cuQ.info] : [];
+  const out = runProgram(backend, outputProgram(spec, geo, outSize, cuQ?.layout ?? null), [acc!, stats!, ...cuInputs]);
+  const outputs: TensorInfo[] = [{dataId: out.dataId, shape: outShape, dtype: 'float32'}];
+  if (spec.returnLse) {
+    const lse = runProgram(backend, lseProgram(spec, geo, lseSize, cuQ?.layout ?? null), [stats!, ...cuInputs]);
+    outputs.push({dataId: lse.dataId, shape: lseShape(spec), dtype: 'float32'});
+  }
+  for (const t of [...temps, stats!, acc!]) backend.disposeIntermediateTensorInfo(t);
+  return outputs;
+}
+
+export const flashAttentionWebGLConfig: KernelConfig = {
+  kernelName: FlashAttention,
+  backendName: 'webgl',
+  kernelFunc: flashAttentionWebGL as unknown as KernelFunc,
+};

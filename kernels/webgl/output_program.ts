@@ -1,0 +1,41 @@
+/**
+ * Epilogue: out = acc / l_i (· 1/pScale, · 1/oScale), written in q's layout (one fragment per output
+ * element, q's flat index decomposed by the layout); a row with l = 0 (no visible key) is 0.
+ */
+import type {FlashAttentionSpec} from '../../src/spec';
+import type {Geometry} from './geometry';
+import {queryRowGlsl, queryRowUniforms} from './query_row';
+import {geoUniform, TEXEL_GLSL, TexelLayout} from './texel_layout';
+import type {ProgramDef} from './webgl_program';
+
+export function outputProgram(spec: FlashAttentionSpec, geo: Geometry, size: number, cuLayout: TexelLayout|null): ProgramDef {
+  const outScale = (spec.pScale > 0 ? 1 / spec.pScale : 1) * (spec.oScale > 0 ? 1 / spec.oScale : 1);
+  return {
+    name: 'Output', key: spec.varlen ? 'varlen' : 'dense',
+    inputs: ['acc', 'stats', ...(spec.varlen ? ['cuQ'] : [])],
+    packedInputs: true, packedOutput: false, outputShape: [size],
+    uniforms: [
+      ...queryRowUniforms(spec, geo, cuLayout), geoUniform('acc', geo.rows),
+      {name: 'headDim', type: 'int', value: spec.headDim},
+      {name: 'headMajor', type: 'int', value: spec.layout === 'bhsd' ? 1 : 0},
+      {name: 'outScale', type: 'float', value: outScale},
+    ],
+    body: `
+${TEXEL_GLSL}
+${queryRowGlsl(spec.varlen)}
+
+void main() {
+  int f = getOutputCoords();
+  int d = f % headDim, qRow = f / headDim;
+  ${spec.varlen ? `int t = qRow / heads, h = qRow - t * heads;
+  int b = batchOf(t), i = t - int(cuQAt(b));` : `int perBatch = seqlen * heads;
+  int b = qRow / perBatch, rem = qRow - b * perBatch, h, i;
+  if (headMajor == 1) { h = rem / seqlen; i = rem - h * seqlen; } else { i = rem / heads; h = rem - i * heads; }`}
+  int r = queryRow(b, h, i);
+  vec4 a = texelFetch(acc, groupBase(accGeo, r >> 1) + ivec2(d >> 1, 0), 0);
+  float l = statsOf(r).y;
+  setOutput(l == 0.0 ? 0.0 : a[2 * (r & 1) + (d & 1)] * outScale / l);
+}
+`,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Prep pass: gathers q, k or v from the caller's tensor (any layout through the spec's strides,
+ * varlen through cuSeqlens, FP8 decoded from 16-bit halves) into the 2×2-texel row layout of
+ * geometry.ts, multiplied by a per-head scale. Rows past a sequence's end and columns past D are 0.
+ *   Q: scale = softmaxScale · log2(e) (· qDescale · kDescale in full FP8 mode): scores come out in log2 units.
+ *   K: kDescale in KV-only FP8 mode.  V: vDescale in both FP8 modes (acc needs no epilogue descale).
+ */
+import type {Fp8Format, Strides3} from '../../src/spec';
+import {fp8CodecGlsl} from './fp8_glsl';
+import {fp8CodeGlsl} from './fp8_words';
+import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
+import type {ProgramDef} from './webgl_program';
+
+export interface PackRowsParams {
+  /** FP8 format of the source words (null: float32). */
+  format: Fp8Format|null;
+  varlen: boolean;
+  /** Per-head scale tensors: indexed by the head, and by head / groupB. */
+  headScale: boolean;
+  groupScale: boolean;
+  layout: TexelLayout;
+  /** Rows per (batch, head) block (the padded sequence extent), heads, dense sequence length. */
+  seqPadded: number;
+  heads: number;
+  seqlen: number;
+  strides: Strides3;
+  headDim: number;
+  scale: number;
+  groupB: number;
+}
+
+export function packRowsProgram(p: PackRowsParams): ProgramDef {
+  const inputs = ['x'];
+  if (p.varlen) inputs.push('cu');
+  if (p.headScale) inputs.push('headScale');
+  if (p.groupScale) inputs.push('groupScale');
+  const source = p.format ?
+      `float(fp8Decode(fp8CodeAt(base, d)))` : `getX(base + d)`;
+  return {
+    name: 'PackRows',
+    key: `fp8=${p.format}|${p.varlen ? 'varlen' : 'dense'}|head=${p.headScale}|group=${p.groupScale}`,
+    inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(p.layout),
+    uniforms: [
+      outGeoUniform(p.layout),
+      {name: 'seqPadded', type: 'int', value: p.seqPadded},
+      {name: 'heads', type: 'int', value: p.heads},
+      {name: 'seqlen', type: 'int', value: p.seqlen},
+      {name: 'strides', type: 'ivec3', value: p.strides},
+      {name: 'headDim', type: 'int', value: p.headDim},
+      {name: 'scale', type: 'float', value: p.scale},
+      {name: 'groupB', type: 'int', value: p.groupB},
+    ],
+    body: `
+${OUTPUT_TEXEL_GLSL}
+${p.format ? fp8CodecGlsl(p.format) + fp8CodeGlsl('getX') : ''}
+
+void main() {
+  ivec2 o = outputTexel();
+  if (o.x < 0) { setOutput(vec4(0.0)); return; }
+  int r = 2 * o.x, d0 = 2 * o.y;
+  int bh = r / seqPadded, i = r - bh * seqPadded;
+  int b = bh / heads, h = bh - b * heads;
+  ${p.varlen ? `int start = int(getCu(b)), len = int(getCu(b + 1)) - start;` : `int start = 0, len = seqlen;`}
+  float s = scale${p.headScale ? ' * getHeadScale(h)' : ''}${p.groupScale ? ' * getGroupScale(h / groupB)' : ''};
+  vec4 result = vec4(0.0);
+  for (int c = 0; c < 4; c++) {
+    int row = i + (c >> 1), d = d0 + (c & 1);
+    if (row >= len || d >= headDim) continue;
+    int base = (start + row) * strides.y + b * strides.x + h * strides.z;
+    result[c] = ${source} * s;
+  }
+  setOutput(result);
+}
+`,
+  };
+}

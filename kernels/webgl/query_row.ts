@@ -1,0 +1,46 @@
+/**
+ * What the two epilogue passes share: finding the row pair of a query (b, h, i) among this folder's
+ * textures, and for varlen the sequence b of a packed query row t (binary search in cuSeqlensQ).
+ */
+import type {FlashAttentionSpec} from '../../src/spec';
+import {denseGlsl} from './dense_copy_program';
+import type {Geometry} from './geometry';
+import {geoUniform, TexelLayout} from './texel_layout';
+import type {Uniform} from './webgl_program';
+
+export function queryRowUniforms(spec: FlashAttentionSpec, geo: Geometry, cuLayout: TexelLayout|null): Uniform[] {
+  return [
+    {name: 'heads', type: 'int', value: spec.numHeadsQ},
+    {name: 'seqlen', type: 'int', value: spec.totalQ},
+    {name: 'batch', type: 'int', value: spec.batch},
+    {name: 'padded', type: 'int', value: geo.seqQPadded},
+    geoUniform('stats', geo.rowStats),
+    ...(cuLayout ? [geoUniform('cuQ', cuLayout)] : []),
+  ];
+}
+
+export function queryRowGlsl(varlen: boolean): string {
+  return `
+${varlen ? `${denseGlsl('cuQ')}
+// Sequence holding packed row t: the last b with cuQ[b] <= t (empty sequences skipped).
+int batchOf(int t) {
+  int lo = 0, hi = batch;
+  while (hi - lo > 1) {
+    int mid = (lo + hi) / 2;
+    if (int(cuQAt(mid)) <= t) lo = mid; else hi = mid;
+  }
+  return lo;
+}` : ''}
+
+// Row r = (b·Hq + h)·SqP + i of query i of head h of sequence b.
+int queryRow(int b, int h, int i) {
+  return (b * heads + h) * padded + i;
+}
+
+// (m, l) of row r.
+vec2 statsOf(int r) {
+  vec4 st = texelFetch(stats, groupBase(statsGeo, r >> 1), 0);
+  return (r & 1) == 1 ? st.yw : st.xz;
+}
+`;
+}

@@ -1,0 +1,36 @@
+/**
+ * Prep pass: one texel per row pair, (lenQ, lenK, ALiBi slope · log2(e), 0), the per-sequence
+ * facts the block passes need (lengths from cuSeqlens for varlen, else Sq and Sk).
+ */
+import type {FlashAttentionSpec} from '../../src/spec';
+import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
+import type {ProgramDef} from './webgl_program';
+
+export function rowInfoProgram(spec: FlashAttentionSpec, layout: TexelLayout, seqQPadded: number): ProgramDef {
+  const inputs: string[] = [];
+  if (spec.varlen) inputs.push('cuQ', 'cuK');
+  if (spec.alibi !== 'none') inputs.push('slopes');
+  return {
+    name: 'RowInfo',
+    key: `${spec.varlen ? 'varlen' : 'dense'}|alibi=${spec.alibi !== 'none'}`,
+    inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(layout),
+    uniforms: [
+      outGeoUniform(layout),
+      {name: 'seqPadded', type: 'int', value: seqQPadded},
+      {name: 'heads', type: 'int', value: spec.numHeadsQ},
+      {name: 'lens', type: 'ivec2', value: [spec.seqlenQ, spec.seqlenK]},
+      {name: 'slopeBatchStride', type: 'int', value: spec.alibiBatchStride},
+    ],
+    body: `
+${OUTPUT_TEXEL_GLSL}
+void main() {
+  ivec2 o = outputTexel();
+  if (o.x < 0) { setOutput(vec4(0.0)); return; }
+  int bh = 2 * o.x / seqPadded, b = bh / heads, h = bh - b * heads;
+  ${spec.varlen ? `vec2 seqLens = vec2(getCuQ(b + 1) - getCuQ(b), getCuK(b + 1) - getCuK(b));` : `vec2 seqLens = vec2(lens);`}
+  float slope = ${spec.alibi !== 'none' ? 'getSlopes(b * slopeBatchStride + h) * 1.4426950408889634' : '0.0'};
+  setOutput(vec4(seqLens, slope, 0.0));
+}
+`,
+  };
+}

@@ -1,0 +1,416 @@
+/**
+ * FlashAttention-2 backward, the two main WGSL passes (semantics: kernels/cpu/attention_backward_loop.ts).
+ * Both recompute, block by block, S = Q Kᵀ·scale (+ bias, ALiBi, causal / sequence mask), P = exp(S − lse_i),
+ * dP = dO Vᵀ and dS = P ∘ (dP − D_i) (D_i from the stats pass, small_programs.ts); neither ever holds more than
+ * one BLOCK_M × BLOCK_N tile of it. WebGPU has no float atomics, so dQ gets its own pass (FA2's clean split):
+ *
+ * dK/dV pass ('dkdv'): one workgroup per (batch b, kv head g, block of BLOCK_N keys):
+ *   K_j, V_j → workgroup memory; dK_j = dV_j = 0 (registers)
+ *   for each query head h of the group (GQA/MQA: summed here), each block of BLOCK_M rows that can see a key
+ *   of the block (causal: blocks entirely above the bottom-right diagonal are skipped):
+ *     Q_i, dO_i, lse_i, D_i → workgroup memory; recompute P and dS (register tile)
+ *     P → workgroup memory;  dV_j += Pᵀ dO_i
+ *     dS → workgroup memory; dK_j += dSᵀ Q_i
+ *   dK_j ·= scale; write dK to [0, |k|) and dV to [extraOffset, ...) of the one output buffer.
+ * dQ pass ('dq'): one workgroup per (batch b, query head h, block of BLOCK_M rows), the last block first:
+ *   Q_i, dO_i, lse_i, D_i → workgroup memory; dQ_i = 0 (registers)
+ *   for each block of BLOCK_N keys the rows can see: K_j, V_j → workgroup memory; recompute P, dS;
+ *     dS → workgroup memory; dQ_i += dS K_j
+ *   dQ_i ·= scale → output (q's layout); with ALiBi, the block's Σ −dS·|i + Sk − Sq − j| goes to
+ *   output[extraOffset + (b·Hq + h)·blocks + block] (summed by a PartialSumProgram).
+ * A P (dS) of exactly 0 contributes nothing, not even 0·NaN, as in the reference loop.
+ * Launch geometry: 128 invocations (grad_tiles.ts); workgroups numbered flat and spread over x, y, z within
+ *   maxComputeWorkgroupsPerDimension.
+ * Limits: D ≤ 256; every tensor must fit one storage binding and index with i32 (checked by the kernel);
+ *   varlen sequences longer than maxSeqlenQ/K are not covered (SPEC.md: maxSeqlen bounds every sequence).
+ * Compile-time: the pass, kernelKey(spec) and the tiles; everything else is a uniform (grad_uniforms.ts).
+ */
+import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
+import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
+import {uniformDeclaration} from '../uniforms';
+import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
+import {gradUniforms} from './grad_uniforms';
+
+/** Tensor inputs of the main passes, in binding order. */
+export function gradInputNames(spec: FlashAttentionSpec): string[] {
+  // stats = [lse | D | ALiBi slopes] (one binding for three, so varlen stays within 8 storage buffers)
+  const names = ['q', 'k', 'v', 'dOutput', 'stats'];
+  if (spec.bias === 'matrix') names.push('bias');
+  if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
+  return names;
+}
+
+/** Workgroups of a launch, spread over x, y, z within the per-dimension limit. */
+export function spreadWorkgroups(workgroups: number, maxPerDimension: number): [number, number, number] {
+  if (workgroups === 0) return [0, 1, 1];
+  const x = Math.max(1, Math.min(workgroups, maxPerDimension));
+  const y = Math.min(Math.ceil(workgroups / x), maxPerDimension);
+  const z = Math.ceil(workgroups / (x * y));
+  if (z > maxPerDimension) {
+    throw new Error(`FlashAttentionGrad (webgpu): ${workgroups} workgroups exceed maxComputeWorkgroupsPerDimension³`);
+  }
+  return [x, y, z];
+}
+
+/** loadRow_X(base, d): elements d..d+3 of the row at `base` of float tensor X, 0 past the head size. */
+export function gradRowLoader(name: string): string {
+  return `fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> {
+  if (d + 4 <= uniforms.headDim) {
+    return vec4<f32>(${name}[base + d], ${name}[base + d + 1], ${name}[base + d + 2], ${name}[base + d + 3]);
+  }
+  var r = vec4<f32>(0.0);
+  for (var e = 0; e < 4; e++) {
+    if (d + e < uniforms.headDim) { r[e] = ${name}[base + d + e]; }
+  }
+  return r;
+}`;
+}
+
+/** The score of (i, j) in log2 units, before the LSE: the one place bias and ALiBi enter (as in the forward). */
+export function gradScoreSnippet(spec: FlashAttentionSpec): string {
+  const bias = spec.bias === 'matrix' ?
+      's = s + LOG2E * bias[biasBase + i * uniforms.biasStrideI + j * uniforms.biasStrideJ];' : '';
+  const alibi = spec.alibi !== 'none' ? 's = s - slopeLog2 * f32(abs(i + diagonal - j));' : '';
+  return `
+var<private> biasBase : i32;
+var<private> slopeLog2 : f32;
+var<private> diagonal : i32;
+fn scoreLog2(dotQK : f32, i : i32, j : i32) -> f32 {
+  var s = dotQK * uniforms.scaleLog2;
+  ${bias}
+  ${alibi}
+  return s;
+}`;
+}
+
+/** Operand accessors: workgroup tile or straight from the storage buffer (rows past the sequence read 0). */
+function operand(name: string, tensor: string, strideS: string, shared: boolean, rows: string): string {
+  if (shared) return `fn op_${name}(r : i32, d4 : i32) -> vec4<f32> { return ${name}Tile[r * ROW + d4]; }`;
+  return `fn op_${name}(r : i32, d4 : i32) -> vec4<f32> {
+  if (r >= ${rows}) { return vec4<f32>(0.0); }
+  return loadRow_${tensor}(${name}Base + r * uniforms.${strideS}, d4 * 4);
+}`;
+}
+
+function tileDecl(name: string, rows: string, shared: boolean): string {
+  return shared ? `var<workgroup> ${name}Tile : array<vec4<f32>, ${rows} * ROW>;` : '';
+}
+
+/** Loads rows [0, BLOCK) of an operand pair into its tiles (no-op when read from storage). */
+function tileLoader(pair: [string, string], tensors: [string, string], strides: [string, string], block: string, shared: boolean, rows: string): string {
+  const body = shared ? `
+  for (var idx = tid; idx < ${block} * D4; idx += THREADS) {
+    let r = idx / D4;
+    let d4 = idx % D4;
+    var a = vec4<f32>(0.0);
+    var c = vec4<f32>(0.0);
+    if (r < ${rows}) {
+      a = loadRow_${tensors[0]}(${pair[0]}Base + r * uniforms.${strides[0]}, d4 * 4);
+      c = loadRow_${tensors[1]}(${pair[1]}Base + r * uniforms.${strides[1]}, d4 * 4);
+    }
+    ${pair[0]}Tile[r * ROW + d4] = a;
+    ${pair[1]}Tile[r * ROW + d4] = c;
+  }` : '';
+  return `fn load_${pair[0]}${pair[1]}(tid : i32) {${body}\n}`;
+}
+
+export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
+  const dkdv = t.pass === 'dkdv';
+  const qShared = dkdv ? t.streamedShared : t.residentShared;
+  const kShared = dkdv ? t.residentShared : t.streamedShared;
+  const hasAlibi = spec.alibi !== 'none';
+  const seqBounds = spec.varlen ? `
+    startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
+    startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` : '';
+
+  // -- phase 1, shared by both passes: S, dP register tiles, then P and dS --
+  const recompute = `
+    var s = array<array<f32, RNS>, RMS>();
+    var dp = array<array<f32, RNS>, RMS>();
+    for (var d4 = 0; d4 < D4; d4++) {
+      var kk : array<vec4<f32>, RNS>;
+      var vv : array<vec4<f32>, RNS>;
+      for (var c = 0; c < RNS; c++) { kk[c] = op_k(sn + 16 * c, d4); vv[c] = op_v(sn + 16 * c, d4); }
+      for (var a = 0; a < RMS; a++) {
+        let qv = op_q(sm + 8 * a, d4);
+        let dov = op_dO(sm + 8 * a, d4);
+        for (var c = 0; c < RNS; c++) { s[a][c] += dot(qv, kk[c]); dp[a][c] += dot(dov, vv[c]); }
+      }
+    }
+    for (var a = 0; a < RMS; a++) {
+      let row = sm + 8 * a;
+      let i = m0 + row;
+      let lse2 = lseRow[row];
+      let di = deltaRow[row];
+      for (var c = 0; c < RNS; c++) {
+        let j = n0 + sn + 16 * c;
+        var visible = j < lenK && lse2 != -uniforms.INFINITY;
+        if (CAUSAL) { visible = visible && j <= i + diagonal; }
+        var p = 0.0;
+        if (visible) { p = exp2(scoreLog2(s[a][c], i, j) - lse2); }
+        s[a][c] = p;
+        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);
+        ${!dkdv && hasAlibi ? 'slopeAcc -= dp[a][c] * f32(abs(i + diagonal - j));' : ''}
+      }
+    }`;
+  const storeTile = (what: string) => `
+    for (var a = 0; a < RMS; a++) {
+      for (var c = 0; c < RNS; c++) { pTile[(sm + 8 * a) * BLOCK_N + sn + 16 * c] = ${what}[a][c]; }
+    }`;
+  // acc[a][c] += w(row r, key ta + 16a) * op(r, td + 8c), skipping w == 0
+  const accumulateKeys = (acc: string, op: string) => `
+    for (var r = 0; r < BLOCK_M; r++) {
+      var ov : array<vec4<f32>, DC>;
+      for (var c = 0; c < DC; c++) { ov[c] = ${op}(r, td + 8 * c); }
+      for (var a = 0; a < RA; a++) {
+        let w = pTile[r * BLOCK_N + ta + 16 * a];
+        if (w != 0.0) {
+          for (var c = 0; c < DC; c++) { ${acc}[a][c] += w * ov[c]; }
+        }
+      }
+    }`;
+
+  const rowStats = `
+fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32) {
+  for (var r = tid; r < BLOCK_M; r += THREADS) {
+    var l = -uniforms.INFINITY;
+    var dd = 0.0;
+    if (m0 + r < lenQ) {
+      let at = (startQ + m0 + r) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
+      l = stats[at] * LOG2E;
+      dd = stats[uniforms.deltaOffset + at];
+    }
+    lseRow[r] = l;
+    deltaRow[r] = dd;
+  }
+}`;
+
+  const body = dkdv ? `
+  // -- dK/dV pass: (b, g, key block) --
+  let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
+  if (tid == 0) {
+    var inf = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
+    if (flat < uniforms.blocks * uniforms.numHeadsK * uniforms.batch) {
+      let nb = flat % uniforms.blocks;
+      let bg = flat / uniforms.blocks;
+      let b = bg / uniforms.numHeadsK;
+      var startQ = 0; var lenQ = uniforms.seqlenQ;
+      var startK = 0; var lenK = uniforms.seqlenK;${seqBounds.replace(/\n/g, '\n  ')}
+      inf = array<i32, 8>(b, bg % uniforms.numHeadsK, nb * BLOCK_N, startQ, lenQ, startK, lenK, 1);
+    }
+    blockInfo = inf;
+  }
+  let info = workgroupUniformLoad(&blockInfo);
+  let b = info[0]; let g = info[1]; let n0 = info[2];
+  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
+  if (info[7] == 0 || n0 >= lenK) { return; }
+  diagonal = lenK - lenQ;
+  kBase = (startK + n0) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH;
+  vBase = (startK + n0) * uniforms.vStrideS + b * uniforms.vStrideB + g * uniforms.vStrideH;
+  rowsK = min(BLOCK_N, lenK - n0);
+  load_kv(tid);
+
+  var dk = array<array<vec4<f32>, DC>, RA>();
+  var dv = array<array<vec4<f32>, DC>, RA>();
+  // Causal: rows i with i + diagonal >= n0 see some key of the block. (Control flow reads only
+  // workgroup-uniform values: private variables would fail WGSL's uniformity analysis.)
+  var mStart = 0;
+  if (CAUSAL) { mStart = (max(0, n0 - (lenK - lenQ)) / BLOCK_M) * BLOCK_M; }
+  for (var hh = 0; hh < uniforms.groupSize; hh++) {
+    let h = g * uniforms.groupSize + hh;
+    ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
+    ${hasAlibi ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : ''}
+    for (var m0 = mStart; m0 < lenQ; m0 += BLOCK_M) {
+      qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
+      dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
+      rowsQ = min(BLOCK_M, lenQ - m0);
+      workgroupBarrier();
+      load_qdO(tid);
+      loadRowStats(tid, b, h, m0, startQ, lenQ);
+      workgroupBarrier();
+      ${recompute}
+      ${storeTile('s')}
+      workgroupBarrier();
+      ${accumulateKeys('dv', 'op_dO')}
+      workgroupBarrier();
+      ${storeTile('dp')}
+      workgroupBarrier();
+      ${accumulateKeys('dk', 'op_q')}
+    }
+  }
+  // -- store dK, dV --
+  for (var a = 0; a < RA; a++) {
+    let key = ta + 16 * a;
+    if (key >= rowsK) { continue; }
+    let base = (startK + n0 + key) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH;
+    for (var c = 0; c < DC; c++) {
+      let d = 4 * (td + 8 * c);
+      let kv = dk[a][c] * uniforms.softmaxScale;
+      let vv = dv[a][c];
+      for (var e = 0; e < 4; e++) {
+        if (d + e < uniforms.headDim) {
+          result[base + d + e] = kv[e];
+          result[uniforms.extraOffset + base + d + e] = vv[e];
+        }
+      }
+    }
+  }` : `
+  // -- dQ pass: (b, h, query block), the last block first --
+  let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
+  if (tid == 0) {
+    var inf = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
+    if (flat < uniforms.blocks * uniforms.numHeadsQ * uniforms.batch) {
+      let mb = uniforms.blocks - 1 - flat % uniforms.blocks;
+      let bh = flat / uniforms.blocks;
+      let b = bh / uniforms.numHeadsQ;
+      var startQ = 0; var lenQ = uniforms.seqlenQ;
+      var startK = 0; var lenK = uniforms.seqlenK;${seqBounds.replace(/\n/g, '\n  ')}
+      inf = array<i32, 8>(b, bh % uniforms.numHeadsQ, mb, startQ, lenQ, startK, lenK, 1);
+    }
+    blockInfo = inf;
+  }
+  let info = workgroupUniformLoad(&blockInfo);
+  let b = info[0]; let h = info[1]; let mb = info[2]; let m0 = mb * BLOCK_M;
+  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
+  let partialAt = uniforms.extraOffset + (b * uniforms.numHeadsQ + h) * uniforms.blocks + mb;
+  if (info[7] == 0 || m0 >= lenQ) {
+    ${hasAlibi ? 'if (info[7] != 0 && tid == 0) { result[partialAt] = 0.0; }' : ''}
+    return;
+  }
+  diagonal = lenK - lenQ;
+  let hk = h / uniforms.groupSize;
+  ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
+  ${hasAlibi ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : ''}
+  var slopeAcc = 0.0;
+  qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
+  dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
+  rowsQ = min(BLOCK_M, lenQ - m0);
+  load_qdO(tid);
+  loadRowStats(tid, b, h, m0, startQ, lenQ);
+
+  var dq = array<array<vec4<f32>, DC>, RA>();
+  var kEnd = lenK;
+  if (CAUSAL) { kEnd = clamp(m0 + min(BLOCK_M, lenQ - m0) + lenK - lenQ, 0, lenK); }
+  for (var n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
+    kBase = (startK + n0) * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH;
+    vBase = (startK + n0) * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH;
+    rowsK = min(BLOCK_N, lenK - n0);
+    workgroupBarrier();
+    load_kv(tid);
+    workgroupBarrier();
+    ${recompute}
+    ${storeTile('dp')}
+    workgroupBarrier();
+    for (var c = 0; c < BLOCK_N; c++) {
+      var kv : array<vec4<f32>, DC>;
+      for (var e = 0; e < DC; e++) { kv[e] = op_k(c, td + 8 * e); }
+      for (var a = 0; a < RA; a++) {
+        let w = pTile[(ta + 16 * a) * BLOCK_N + c];
+        if (w != 0.0) {
+          for (var e = 0; e < DC; e++) { dq[a][e] += w * kv[e]; }
+        }
+      }
+    }
+  }
+  // -- store dQ (rows with no visible key get 0) --
+  for (var a = 0; a < RA; a++) {
+    let row = ta + 16 * a;
+    if (row >= rowsQ) { continue; }
+    let base = (startQ + m0 + row) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
+    for (var c = 0; c < DC; c++) {
+      let d = 4 * (td + 8 * c);
+      let v = dq[a][c] * uniforms.softmaxScale;
+      for (var e = 0; e < 4; e++) {
+        if (d + e < uniforms.headDim) { result[base + d + e] = v[e]; }
+      }
+    }
+  }
+  ${hasAlibi ? `
+  // -- ALiBi: the block's partial sum --
+  workgroupBarrier();
+  reduceTile[tid] = slopeAcc;
+  workgroupBarrier();
+  if (tid == 0) {
+    var total = 0.0;
+    for (var x = 0; x < THREADS; x++) { total += reduceTile[x]; }
+    result[partialAt] = total;
+  }` : ''}`;
+
+  return `
+const D4 : i32 = ${t.dPad / 4};
+const ROW : i32 = D4 + ${GRAD_ROW_PAD_VEC4};
+const BLOCK_M : i32 = ${t.blockM};
+const BLOCK_N : i32 = ${t.blockN};
+const THREADS : i32 = ${GRAD_THREADS};
+const RMS : i32 = BLOCK_M / 8;                   // S-tile rows per thread
+const RNS : i32 = BLOCK_N / 16;                  // S-tile keys per thread
+const RA : i32 = ${dkdv ? 'BLOCK_N' : 'BLOCK_M'} / 16;   // accumulator rows (keys) per thread
+const DC : i32 = D4 / 8;                         // accumulator vec4 columns per thread
+const CAUSAL : bool = ${spec.causal};
+const LOG2E : f32 = 1.4426950408889634;
+
+${tileDecl('q', 'BLOCK_M', qShared)}
+${tileDecl('dO', 'BLOCK_M', qShared)}
+${tileDecl('k', 'BLOCK_N', kShared)}
+${tileDecl('v', 'BLOCK_N', kShared)}
+var<workgroup> pTile : array<f32, BLOCK_M * BLOCK_N>;
+var<workgroup> lseRow : array<f32, BLOCK_M>;
+var<workgroup> deltaRow : array<f32, BLOCK_M>;
+var<workgroup> blockInfo : array<i32, 8>;
+${!dkdv && hasAlibi ? 'var<workgroup> reduceTile : array<f32, THREADS>;' : ''}
+
+var<private> qBase : i32;
+var<private> dOBase : i32;
+var<private> kBase : i32;
+var<private> vBase : i32;
+var<private> rowsQ : i32;
+var<private> rowsK : i32;
+
+${gradRowLoader('q')}
+${gradRowLoader('k')}
+${gradRowLoader('v')}
+${gradRowLoader('dOutput')}
+${gradScoreSnippet(spec)}
+${operand('q', 'q', 'qStrideS', qShared, 'rowsQ')}
+${operand('dO', 'dOutput', 'oStrideS', qShared, 'rowsQ')}
+${operand('k', 'k', 'kStrideS', kShared, 'rowsK')}
+${operand('v', 'v', 'vStrideS', kShared, 'rowsK')}
+${tileLoader(['q', 'dO'], ['q', 'dOutput'], ['qStrideS', 'oStrideS'], 'BLOCK_M', qShared, 'rowsQ')}
+${tileLoader(['k', 'v'], ['k', 'v'], ['kStrideS', 'vStrideS'], 'BLOCK_N', kShared, 'rowsK')}
+${rowStats}
+
+fn main(index : i32) {
+  let tid = i32(localIndex);
+  let sm = tid / 16;         // S tile: rows sm + 8a, keys sn + 16c
+  let sn = tid % 16;
+  let ta = tid / 8;          // accumulator tile: rows (keys) ta + 16a, vec4 columns td + 8c
+  let td = tid % 8;
+  ${body}
+}
+`;
+}
+
+export class FlashAttentionGradProgram implements WebGPUProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout = {x: [0]};
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number] = [GRAD_THREADS, 1, 1];
+  uniforms: string;
+
+  constructor(
+      private readonly spec: FlashAttentionSpec, private readonly tiles: GradTiles, outputSize: number,
+      workgroups: number, maxWorkgroupsPerDimension: number) {
+    this.variableNames = gradInputNames(spec);
+    this.outputShape = [outputSize];
+    this.dispatch = spreadWorkgroups(workgroups, maxWorkgroupsPerDimension);
+    this.uniforms = uniformDeclaration(gradUniforms(spec, 0, 0));
+    this.shaderKey = `flashAttentionGrad|${kernelKey(spec)}|${gradTileKey(tiles)}`;
+  }
+
+  getUserCode(): string {
+    return gradShader(this.spec, this.tiles);
+  }
+}
+

@@ -1,0 +1,61 @@
+/**
+ * The e4m3 codecs of src/fp8_codec.ts in WGSL, bit-exact with them:
+ *   fp8Decode_<format>(code) -> f32          value(code); NaN codes give NaN
+ *   fp8DecodeWord_<format>(word) -> vec4<f32> the four codes of one packed word, byte 0 first
+ *   fp8Encode_<format>(x) -> u32             round_to_nearest_even(clamp(x, ±FP8_MAX)); NaN keeps its
+ *                                            sign on e4m3fn (0x7f/0xff), is 0x80 on e4m3fnuz; a zero
+ *                                            result keeps the sign on e4m3fn (-0 = 0x80), not on fnuz
+ * Powers of two are built with ldexp (exact), signs and NaNs are read from the bits (so a GPU that
+ * flushes subnormals or folds NaN compares still gets the same codes). Needs tfjs's uniforms.NAN.
+ */
+import {Fp8Format, fp8Max} from '../../src/spec';
+
+interface FormatTraits {
+  bias: number;
+  max: number;
+  /** WGSL condition on `code` that names the NaN codes. */
+  isNan: string;
+  /** WGSL code of a NaN input (`sign` holds 0x80 or 0). */
+  nanCode: string;
+  /** WGSL code of a result that rounds to zero. */
+  zeroCode: string;
+}
+
+const traits: Record<Fp8Format, FormatTraits> = {
+  e4m3fn: {bias: 7, max: fp8Max('e4m3fn'), isNan: '(code & 0x7fu) == 0x7fu', nanCode: '0x7fu | sign', zeroCode: 'sign'},
+  e4m3fnuz: {bias: 8, max: fp8Max('e4m3fnuz'), isNan: 'code == 0x80u', nanCode: '0x80u', zeroCode: '0u'},
+};
+
+const f32Literal = (x: number) => Number.isInteger(x) ? `${x}.0` : `${x}`;
+
+export function fp8CodecSnippet(format: Fp8Format): string {
+  const {bias, max, isNan, nanCode, zeroCode} = traits[format];
+  return `
+fn fp8Decode_${format}(code : u32) -> f32 {
+  if (${isNan}) { return uniforms.NAN; }
+  let e = (code >> 3u) & 0xfu;
+  let m = code & 7u;
+  let magnitude = f32(select(m, m + 8u, e > 0u)) * ldexp(1.0, i32(max(e, 1u)) - ${bias + 3});
+  return select(magnitude, -magnitude, (code & 0x80u) != 0u);
+}
+
+fn fp8DecodeWord_${format}(word : u32) -> vec4<f32> {
+  return vec4<f32>(fp8Decode_${format}(word & 0xffu), fp8Decode_${format}((word >> 8u) & 0xffu),
+                   fp8Decode_${format}((word >> 16u) & 0xffu), fp8Decode_${format}(word >> 24u));
+}
+
+fn fp8Encode_${format}(x : f32) -> u32 {
+  let bits = bitcast<u32>(x);
+  let sign = (bits >> 24u) & 0x80u;
+  if ((bits & 0x7fffffffu) > 0x7f800000u) { return ${nanCode}; }
+  let a = min(bitcast<f32>(bits & 0x7fffffffu), ${f32Literal(max)});
+  // Quantum of a's binade (subnormal codes share the smallest normal binade's quantum).
+  let e = max(i32(bitcast<u32>(a) >> 23u) - 127, ${1 - bias});
+  let n = u32(round(ldexp(a, 3 - e)));
+  // n counts quanta: 8..16 in a normal binade (16 carries into the next), 0..7 subnormal.
+  let code = (u32(e + ${bias}) << 3u) + n - 8u;
+  if (code == 0u) { return ${zeroCode}; }
+  return code | sign;
+}
+`;
+}

@@ -1,0 +1,53 @@
+/**
+ * The case table, the property test and the gradient cases on webgpu without mocha: the bundle that
+ * runs on the real GPU (see scripts/pack_gpu_tests.sh). Prints one line per case, then
+ * "webgpu: N passed, M failed" with the adapter's description; exits non-zero on any failure.
+ */
+import '../node/setup_webgpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgpu';
+import * as tf from '@tensorflow/tfjs-core';
+import {activateBackend} from '../backends';
+import {CASES} from '../cases';
+import {runGradCase, GRAD_CASES} from '../grad_suite';
+import {runCase} from '../harness';
+import {randomCase} from '../property';
+import {makeRng, runSeed} from '../rng';
+
+const seed = runSeed();
+const reason = await activateBackend('webgpu');
+if (reason != null) {
+  console.log(`webgpu unavailable: ${reason}`);
+  process.exit(1);
+}
+const adapter = await (navigator as unknown as {gpu: GPU}).gpu.requestAdapter();
+const info = adapter?.info;
+console.log(`adapter: ${info?.vendor} ${info?.architecture} ${info?.device} ${info?.description}; seed ${seed}`);
+const rng = makeRng(`${seed}:property`);
+const table = [...CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
+let passed = 0, failed = 0;
+for (const c of table) {
+  try {
+    const r = await runCase(c, seed);
+    passed++;
+    console.log(`  ok   ${c.name} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
+  } catch (e) {
+    failed++;
+    console.log(`  FAIL ${(e as Error).message}`);
+  }
+}
+if (tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
+  for (const c of GRAD_CASES) {
+    try {
+      await runGradCase(c, seed);
+      passed++;
+      console.log(`  ok   ${c.name}`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL ${(e as Error).message}`);
+    }
+  }
+}
+console.log(`webgpu: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,66 @@
+/**
+ * Cases only a GPU kernel can get wrong, sized against the WebGPU kernel's tiles (kernels/webgpu/
+ * tile_config.ts: 64 query rows per workgroup for D ≤ 32 and D = 64, 32 for D = 128; 32, 16 or 8 keys
+ * per block): rows and keys one past a tile, workgroups straddling the causal diagonal, more
+ * workgroups than one dispatch dimension holds, many short varlen sequences next to a long one.
+ * They run through the same harness as test/cases.ts (outputs poisoned first, leak check, oracle);
+ * defineWebgpuOnlyTests adds what the table cannot say: identical bits on two runs.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {flashAttention} from '../src/index';
+import type {AttentionCase} from './cases';
+import {makeRng} from './rng';
+
+export const WEBGPU_CASES: AttentionCase[] = [
+  {name: 'gpu: rows and keys one past a tile', batch: 1, sq: 65, sk: 33, hq: 2, d: 32, returnLse: true},
+  {name: 'gpu: rows and keys one past a tile, causal', batch: 2, sq: 65, sk: 65, hq: 1, d: 64, causal: true, returnLse: true},
+  {name: 'gpu: a workgroup straddles the causal diagonal', batch: 1, sq: 100, sk: 100, hq: 2, d: 32, causal: true, returnLse: true},
+  {name: 'gpu: causal Sq < Sk, diagonal offset inside a key block', batch: 1, sq: 70, sk: 151, hq: 2, hk: 1, d: 64, causal: true, returnLse: true},
+  {name: 'gpu: causal Sq > Sk, whole query blocks see no key', batch: 1, sq: 150, sk: 20, hq: 1, d: 16, causal: true, returnLse: true},
+  {name: 'gpu: many short varlen sequences next to a long one', layout: 'thd',
+   seqlensQ: [...new Array(30).fill(1), 1, 2, 3, 200, 0, 5, 1], seqlensK: [...new Array(30).fill(2), 0, 3, 1, 200, 4, 5, 1],
+   hq: 2, d: 16, causal: true, returnLse: true, cuSeqlensAs: 'tensor'},
+  {name: 'gpu: decode against a long key sequence', batch: 2, sq: 1, sk: 700, hq: 4, hk: 1, d: 128, returnLse: true},
+  {name: 'gpu: D=256 over several key blocks, bhsd, GQA', layout: 'bhsd', batch: 1, sq: 40, sk: 70, hq: 4, hk: 2, d: 256, causal: true},
+  {name: 'gpu: bias and ALiBi over several blocks', batch: 1, sq: 70, sk: 90, hq: 2, d: 32, bias: [1, 2, 70, 90], alibi: 'perHead', causal: true, returnLse: true},
+  {name: 'gpu: FP8 KV-only over several blocks', batch: 1, sq: 70, sk: 100, hq: 2, d: 64, fp8: {mode: 'kv', format: 'e4m3fnuz'}, causal: true},
+  // Every optional input at once: more storage buffers than WebGPU's default 8 unless the kernel packs them.
+  {name: 'gpu: every optional input at once (dense: bias, ALiBi, three per-head descales)', batch: 2, sq: 20, sk: 30, hq: 4, hk: 2, d: 16,
+   bias: [2, 1, 20, 30], alibi: 'perBatchHead', fp8: {mode: 'full', perHead: true}, causal: true, returnLse: true},
+  {name: 'gpu: every optional input at once (varlen: cuSeqlens tensors, ALiBi, three per-head descales)', layout: 'thd',
+   seqlensQ: [26, 22, 0, 24], seqlensK: [19, 37, 12, 5], cuSeqlensAs: 'tensor', hq: 4, hk: 2, d: 16, alibi: 'perBatchHead',
+   fp8: {mode: 'full', format: 'e4m3fnuz', perHead: true, pScale: 200}, causal: true, returnLse: true},
+  {name: 'gpu: FP8 full with pScale over several blocks', batch: 1, sq: 33, sk: 100, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240, perHead: true}},
+];
+
+/**
+ * Cases too slow for a software GPU (SwiftShader runs ~10 ms per workgroup of this kernel on a busy
+ * 2-core machine): run them on real hardware (the H100 bundle).
+ */
+export const WEBGPU_LARGE_CASES: AttentionCase[] = [
+  {name: 'gpu: more workgroups than one dispatch dimension holds (65600 heads)', batch: 1, sq: 1, sk: 3, hq: 65600, hk: 1, d: 1, returnLse: true},
+];
+
+/** Same inputs twice give identical bits (no race in workgroup memory, no order-dependent reduction). */
+export function defineWebgpuOnlyTests(): void {
+  describe('webgpu kernel: determinism', () => {
+    it('the same inputs twice give identical bits', async () => {
+      const rng = makeRng('determinism');
+      const shape = [1, 150, 2, 64];
+      const values = () => Float32Array.from({length: 150 * 2 * 64}, () => rng.normal());
+      const [q, k, v] = [values(), values(), values()].map(x => tf.tensor(x, shape));
+      const runOnce = async () => {
+        const {output, lse} = flashAttention(q, k, v, {causal: true, returnLse: true});
+        const bits = [new Uint32Array((await (output as tf.Tensor).data() as Float32Array).buffer), new Uint32Array((await lse.data() as Float32Array).buffer)];
+        tf.dispose([output as tf.Tensor, lse]);
+        return bits;
+      };
+      const first = await runOnce(), second = await runOnce();
+      tf.dispose([q, k, v]);
+      for (let t = 0; t < 2; t++) {
+        const i = first[t].findIndex((x, j) => x !== second[t][j]);
+        if (i >= 0) throw new Error(`${t === 0 ? 'output' : 'lse'}[${i}] differs between two runs: bits ${first[t][i]} vs ${second[t][i]}`);
+      }
+    });
+  });
+}
