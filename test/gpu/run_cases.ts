@@ -12,6 +12,7 @@ import {activateBackend} from '../backends';
 import {CASES} from '../cases';
 import {runGradCase, GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
+import {WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
 import {randomCase} from '../property';
 import {makeRng, runSeed} from '../rng';
 
@@ -25,7 +26,7 @@ const adapter = await (navigator as unknown as {gpu: GPU}).gpu.requestAdapter();
 const info = adapter?.info;
 console.log(`adapter: ${info?.vendor} ${info?.architecture} ${info?.device} ${info?.description}; seed ${seed}`);
 const rng = makeRng(`${seed}:property`);
-const table = [...CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
+const table = [...CASES, ...WEBGPU_CASES, ...WEBGPU_LARGE_CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
 let passed = 0, failed = 0;
 for (const c of table) {
   try {
