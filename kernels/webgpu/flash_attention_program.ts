@@ -30,6 +30,7 @@
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, Fp8Format, kernelKey} from '../../src/spec';
+import {spreadDispatch} from './dispatch';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
@@ -52,17 +53,6 @@ export function sideInputNames(spec: FlashAttentionSpec): SideInput[] {
     vDescale: spec.vDescaleKind === 'perHead',
   };
   return SIDE_INPUTS.filter(name => present[name]);
-}
-
-/** Workgroups of the launch, spread over x, y, z within the per-dimension limit. */
-export function spreadDispatch(workgroups: number, maxPerDimension: number): [number, number, number] {
-  const x = Math.max(1, Math.min(workgroups, maxPerDimension));
-  const y = Math.min(Math.ceil(workgroups / x), maxPerDimension);
-  const z = Math.ceil(workgroups / (x * y));
-  if (z > maxPerDimension) {
-    throw new Error(`flashAttention (webgpu): ${workgroups} workgroups exceed maxComputeWorkgroupsPerDimension³`);
-  }
-  return workgroups === 0 ? [0, 1, 1] : [x, y, z];
 }
 
 // -- snippets --
@@ -336,7 +326,7 @@ export class FlashAttentionProgram implements WebGPUProgram {
     this.variableNames = flashAttentionInputNames(spec);
     this.outputShape = [outputSize];
     this.workgroupSize = [tiles.threads, 1, 1];
-    this.dispatch = spreadDispatch(workgroups, maxWorkgroupsPerDimension);
+    this.dispatch = spreadDispatch(workgroups, maxWorkgroupsPerDimension, 'flashAttention');
     this.uniforms = uniformDeclaration(flashAttentionUniforms(spec, tiles, 0, {}));
     this.shaderKey = `flashAttention|${kernelKey(spec)}|${tileKey(tiles)}`;
   }

@@ -27,6 +27,7 @@
  */
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
+import {spreadDispatch} from '../dispatch';
 import {uniformDeclaration} from '../uniforms';
 import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
 import {gradUniforms} from './grad_uniforms';
@@ -38,18 +39,6 @@ export function gradInputNames(spec: FlashAttentionSpec): string[] {
   if (spec.bias === 'matrix') names.push('bias');
   if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
   return names;
-}
-
-/** Workgroups of a launch, spread over x, y, z within the per-dimension limit. */
-export function spreadWorkgroups(workgroups: number, maxPerDimension: number): [number, number, number] {
-  if (workgroups === 0) return [0, 1, 1];
-  const x = Math.max(1, Math.min(workgroups, maxPerDimension));
-  const y = Math.min(Math.ceil(workgroups / x), maxPerDimension);
-  const z = Math.ceil(workgroups / (x * y));
-  if (z > maxPerDimension) {
-    throw new Error(`FlashAttentionGrad (webgpu): ${workgroups} workgroups exceed maxComputeWorkgroupsPerDimension³`);
-  }
-  return [x, y, z];
 }
 
 /** loadRow_X(base, d): elements d..d+3 of the row at `base` of float tensor X, 0 past the head size. */
@@ -404,7 +393,7 @@ export class FlashAttentionGradProgram implements WebGPUProgram {
       workgroups: number, maxWorkgroupsPerDimension: number) {
     this.variableNames = gradInputNames(spec);
     this.outputShape = [outputSize];
-    this.dispatch = spreadWorkgroups(workgroups, maxWorkgroupsPerDimension);
+    this.dispatch = spreadDispatch(workgroups, maxWorkgroupsPerDimension, 'FlashAttentionGrad');
     this.uniforms = uniformDeclaration(gradUniforms(spec, 0, 0));
     this.shaderKey = `flashAttentionGrad|${kernelKey(spec)}|${gradTileKey(tiles)}`;
   }

@@ -14,7 +14,8 @@
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {uniformDeclaration} from '../uniforms';
-import {gradRowLoader, gradScoreSnippet, spreadWorkgroups} from './grad_program';
+import {spreadDispatch} from '../dispatch';
+import {gradRowLoader, gradScoreSnippet} from './grad_program';
 import {biasGradUniforms, deltaUniforms, partialSumUniforms} from './grad_uniforms';
 
 const WORKGROUP = 64;
@@ -36,7 +37,7 @@ export class DeltaProgram implements WebGPUProgram {
     if (hasDLse) this.variableNames.push('dLse');
     if (hasSlopes) this.variableNames.push('alibiSlopes');
     this.outputShape = [size];
-    this.dispatch = spreadWorkgroups(Math.ceil(threads / WORKGROUP), maxPerDimension);
+    this.dispatch = spreadDispatch(Math.ceil(threads / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
     this.uniforms = uniformDeclaration(deltaUniforms(spec));
     this.shaderKey = `flashAttentionGradStats|${hasDLse}|${hasSlopes}`;
   }
@@ -74,7 +75,7 @@ export class BiasGradProgram implements WebGPUProgram {
   constructor(private readonly spec: FlashAttentionSpec, size: number, maxPerDimension: number) {
     this.variableNames = ['q', 'k', 'v', 'dOutput', 'stats', 'bias'];
     this.outputShape = [size];
-    this.dispatch = spreadWorkgroups(Math.ceil(size / WORKGROUP), maxPerDimension);
+    this.dispatch = spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
     this.uniforms = uniformDeclaration(biasGradUniforms(spec, 0, 0, 0));
     this.shaderKey = `flashAttentionGradBias|${kernelKey(spec)}`;
   }
@@ -149,7 +150,7 @@ export class PartialSumProgram implements WebGPUProgram {
 
   constructor(size: number, maxPerDimension: number) {
     this.outputShape = [size];
-    this.dispatch = spreadWorkgroups(Math.ceil(size / WORKGROUP), maxPerDimension);
+    this.dispatch = spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
   }
 
   getUserCode(): string {
