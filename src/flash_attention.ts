@@ -4,9 +4,9 @@
  * for tfjs's own ops.
  */
 import {engine, op, Tensor, tensor1d} from '@tensorflow/tfjs-core';
-import {Fp8Tensor} from './fp8';
+import {Fp8Tensor, quantizeFp8} from './fp8';
 import {setInputsToSave} from './gradient';
-import {asAttrs, FlashAttention, Fp8CodecInputs, QuantizeFp8} from './kernel_name';
+import {asAttrs, FlashAttention} from './kernel_name';
 import {AttentionInput, FlashAttentionOptions, normalizeSpec} from './normalize_spec';
 import {kernelInputNames} from './spec';
 
@@ -31,13 +31,10 @@ function flashAttention_(
   const outputs = engine().runKernel(FlashAttention, inputs, asAttrs(spec)) as Tensor[];
   let output: FlashAttentionOutput = outputs[0];
   if (spec.oScale > 0) {
-    // The kernel wrote clamp(acc / oScale); packing it is a plain quantization with scale 1.
-    const logicalShape = output.shape;
-    const codecInputs: Fp8CodecInputs = {x: output};
-    const words = engine().runKernel(
-                      QuantizeFp8, codecInputs as unknown as Record<string, Tensor>,
-                      asAttrs({format: spec.oFormat, rowLength: spec.headDim, scale: 1, innerSize: 1, axisSize: 1})) as Tensor;
-    output = new Fp8Tensor(words, logicalShape, spec.oFormat!, spec.oScale, spec.layout === 'bshd' ? 2 : 1);
+    // The kernel wrote clamp(acc / oScale): packing it is quantizeFp8 with scale 1, and the packed
+    // tensor carries descale = oScale so dequantizeFp8 gives the attention result back.
+    const packed = quantizeFp8(output, {format: spec.oFormat!});
+    output = new Fp8Tensor(packed.words, packed.shape, packed.format, spec.oScale, spec.layout === 'bshd' ? 2 : 1);
   }
   return spec.returnLse ? {output, lse: outputs[1]} : output;
 }

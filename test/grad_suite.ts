@@ -8,7 +8,7 @@ import {flashAttention, quantizeFp8} from '../src/index';
 import type {FlashAttentionOptions} from '../src/flash_attention';
 import type {AttentionCase} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
-import {broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, toLayout} from './harness';
+import {biasIndexer, broadcastBias, cumulativeSeqlens, fail, geometry, layoutIndex, layoutShape, randomData, toLayout} from './harness';
 import {makeRng} from './rng';
 import {defineTrainingTests} from './training_suite';
 
@@ -48,20 +48,15 @@ export async function runGradCase(c: AttentionCase, seed: string): Promise<void>
   };
   const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, returnLse: c.returnLse};
   if (c.layout === 'thd') {
-    const cu = (lens: number[]) => [0, ...lens.map((_, b) => lens.slice(0, b + 1).reduce((a, n) => a + n, 0))];
-    options.cuSeqlensQ = cu(g.lensQ);
-    options.cuSeqlensK = cu(g.lensK);
+    options.cuSeqlensQ = cumulativeSeqlens(g.lensQ);
+    options.cuSeqlensK = cumulativeSeqlens(g.lensK);
   }
   let biasSlot = -1, slopeSlot = -1;
   if (c.bias) {
     const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
     biasSlot = xs.push(own(tf.tensor(values, c.bias))) - 1;
     oracleIn.bias = broadcastBias(c.bias, values);
-    const padded = [...new Array(4 - c.bias.length).fill(1), ...c.bias];
-    oracleIn.biasIndex = (b, h, i, j) => {
-      const idx = [b, h, i, j].map((x, a) => (padded[a] === 1 ? 0 : x));
-      return ((idx[0] * padded[1] + idx[1]) * padded[2] + idx[2]) * padded[3] + idx[3];
-    };
+    oracleIn.biasIndex = biasIndexer(c.bias);
     oracleIn.biasSize = values.length;
   }
   if (c.alibi) {

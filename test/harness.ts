@@ -79,12 +79,23 @@ export function randomData(rng: Rng, n: number): Float32Array {
   return x;
 }
 
-export function broadcastBias(shape: number[], values: Float32Array) {
+/** Index into a bias of `shape` (right-aligned, size-1 axes broadcast) read by score (b, h, i, j). */
+export function biasIndexer(shape: number[]) {
   const padded = [...new Array(4 - shape.length).fill(1), ...shape];
   return (b: number, h: number, i: number, j: number) => {
     const idx = [b, h, i, j].map((x, a) => (padded[a] === 1 ? 0 : x));
-    return values[((idx[0] * padded[1] + idx[1]) * padded[2] + idx[2]) * padded[3] + idx[3]];
+    return ((idx[0] * padded[1] + idx[1]) * padded[2] + idx[2]) * padded[3] + idx[3];
   };
+}
+
+export function broadcastBias(shape: number[], values: Float32Array) {
+  const at = biasIndexer(shape);
+  return (b: number, h: number, i: number, j: number) => values[at(b, h, i, j)];
+}
+
+/** cuSeqlens of sequences of these lengths: [0, l0, l0 + l1, ...]. */
+export function cumulativeSeqlens(lens: number[]): number[] {
+  return [0, ...lens.map((_, b) => lens.slice(0, b + 1).reduce((a, n) => a + n, 0))];
 }
 
 /** Codes of a packed FP8 tensor, read back and put in canonical order. */
@@ -146,8 +157,7 @@ export async function runCase(c: AttentionCase, seed: string): Promise<CaseResul
     };
 
     if (c.layout === 'thd') {
-      const cu = (lens: number[]) => [0, ...lens.map((_, b) => lens.slice(0, b + 1).reduce((a, n) => a + n, 0))];
-      const [cuQ, cuK] = [cu(g.lensQ), cu(g.lensK)];
+      const [cuQ, cuK] = [cumulativeSeqlens(g.lensQ), cumulativeSeqlens(g.lensK)];
       if (c.cuSeqlensAs === 'tensor') {
         options.cuSeqlensQ = track(tf.tensor1d(cuQ, 'int32'));
         options.cuSeqlensK = track(tf.tensor1d(cuK, 'int32'));
