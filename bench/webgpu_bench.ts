@@ -7,7 +7,9 @@
  *   npm run -s bench -- --json             JSON on stdout (-s: without npm's banner), or --out FILE
  *   npm run bench:pack                     .gpu/ for the H100; there: bash .gpu/run.sh --preset h100 --out F
  * Options: --preset small|h100, --json, --out FILE (JSON to a file, table still on stdout), --runs N (≥ 10),
- *   --warmup N, --only SUBSTRING (repeatable), --no-composition, --timeout SECONDS, --dawn FLAG (webgpu_setup.ts).
+ *   --warmup N, --warmup-ms MS (warm-up lasts at least this long: clocks ramp up), --only SUBSTRING (repeatable), --no-composition, --timeout SECONDS, --dawn FLAG (webgpu_setup.ts),
+ *   --tiles TMxTNxRMxRN and --splits N (tuning: force the WebGPU kernel's tile shape / split-KV count,
+ *   kernels/webgpu/launch_plan.ts), --no-roofline (tuning runs that only compare kernel versions).
  *
  * Timing: each contender, after warm-up, is timed N times, interleaved with the other contender. Each run
  * gives two samples: `wall`, performance.now() from the call until queue.onSubmittedWorkDone() after a forced
@@ -46,9 +48,14 @@ const json = argv.includes('--json');
 const outFile = opt('--out');
 const RUNS = Math.max(10, Number(opt('--runs') ?? 10));
 const WARMUP = Math.max(1, Number(opt('--warmup') ?? 2));
+// GPUs lower their clocks when idle (the H100 idles at 345 MHz, boosts to 1980 MHz) and take a while under
+// load to raise them: warm-up lasts at least this long, so samples are taken at the sustained clock.
+const WARMUP_MS = Number(opt('--warmup-ms') ?? 1000);
 const TIMEOUT_MS = 1000 * Number(opt('--timeout') ?? 120);
 const only = argv.flatMap((a, i) => a === '--only' ? [argv[i + 1]] : []);
 const noComposition = argv.includes('--no-composition');
+const noRoofline = argv.includes('--no-roofline');
+const tiles = opt('--tiles'), splits = opt('--splits');
 const log = (s: string) => process.stderr.write(s + '\n');
 
 // ---------------------------------------------------------------- the library (a broken kernel is an error row)
@@ -80,6 +87,8 @@ async function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
 
 // ---------------------------------------------------------------- device
 tf.env().set('WEBGPU_CPU_FORWARD', false);
+if (lib != null && tiles != null) tf.env().set(lib.WEBGPU_TILES_FLAG, tiles);
+if (lib != null && splits != null) tf.env().set(lib.WEBGPU_SPLITS_FLAG, Number(splits));
 await tf.setBackend('webgpu');
 await tf.ready();
 const backend = tf.backend() as WebGPUBackend;
@@ -123,6 +132,8 @@ export interface ContenderResult {
   gpuMs?: number;
   wallMs?: number;
   gpuSamples?: number[];
+  /** Median GPU ms of each program the call dispatched, by program class (tf.time's per-program timestamps). */
+  programs?: Record<string, number>;
   wallSamples?: number[];
   tflops?: number;
   pctFmaPeak?: number;
@@ -172,8 +183,23 @@ async function timeContenders(contenders: Contender[], results: Record<string, C
     else alive.push(c);
   }
   const wall: Record<string, number[]> = {}, gpu: Record<string, number[]> = {};
+  const programs: Record<string, Record<string, number[]>> = {};
+  alive.forEach(c => (programs[c.name] = {}));
   alive.forEach(c => (wall[c.name] = [], gpu[c.name] = []));
-  for (let r = 1; r < WARMUP + RUNS; r++) {
+  const warmStart = performance.now();
+  for (let n = 1; n < WARMUP || performance.now() - warmStart < WARMUP_MS; n++) {
+    for (const c of [...alive]) {
+      try {
+        disposeAll(c.run());
+        await settle();
+      } catch (e) {
+        if (e instanceof Timeout) throw e;
+        results[c.name] = {status: 'error', reason: `warm-up: ${message(e)}`};
+        alive.splice(alive.indexOf(c), 1);
+      }
+    }
+  }
+  for (let r = WARMUP; r < WARMUP + RUNS; r++) {
     for (const c of [...alive]) {
       try {
         await settle();
@@ -189,7 +215,14 @@ async function timeContenders(contenders: Contender[], results: Record<string, C
             timed = c.run();
           }), 'tf.time');
           disposeAll(timed);
-          if (typeof info.kernelMs === 'number' && r >= WARMUP) gpu[c.name].push(info.kernelMs);
+          if (typeof info.kernelMs === 'number' && r >= WARMUP) {
+            gpu[c.name].push(info.kernelMs);
+            // tfjs-backend-webgpu 4.22 formats it as "Name: ms, Name: ms".
+            const perProgram = (info as {getExtraProfileInfo?: () => string}).getExtraProfileInfo?.() ?? '';
+            const sums: Record<string, number> = {};
+            for (const [, name, ms] of perProgram.matchAll(/(\w+): ([\d.eE+-]+)/g)) sums[name] = (sums[name] ?? 0) + Number(ms);
+            for (const [name, ms] of Object.entries(sums)) (programs[c.name][name] ??= []).push(ms);
+          }
         }
       } catch (e) {
         if (e instanceof Timeout) throw e;
@@ -204,6 +237,7 @@ async function timeContenders(contenders: Contender[], results: Record<string, C
     results[c.name] = {
       status: 'ok', ms: useGpu ? median(g) : median(w), method: useGpu ? 'gpu-timestamps' : 'wall',
       gpuMs: g.length ? median(g) : undefined, wallMs: median(w), gpuSamples: g, wallSamples: w,
+      programs: Object.fromEntries(Object.entries(programs[c.name]).map(([name, ms]) => [name, median(ms)])),
     };
   }
 }
@@ -454,14 +488,14 @@ const deviceInfo = await adapterLine();
 const deviceLine = [deviceInfo.nvidiaSmi ?? '', `${deviceInfo.adapter.vendor} ${deviceInfo.adapter.architecture} ${deviceInfo.adapter.device} ${deviceInfo.adapter.description}`.trim()]
                        .filter(Boolean).join(' / ');
 log(`device: ${deviceLine}; timestamp-query ${hasTimestamps ? 'on' : 'off'}; preset ${presetName}; ` +
-    `${WARMUP} warm-up + ${RUNS} timed runs per contender`);
+    `${WARMUP} warm-up (≥ ${WARMUP_MS} ms) + ${RUNS} timed runs per contender`);
 if (build) log(`kernel version: ${build.gitDescribe} (source hash ${build.sourceHash}, built ${build.builtAt})`);
 
 const rows: Row[] = [];
 let roof: RooflineResult | null = null;
 let rooflineError: string | undefined;
 let aborted: string | undefined;
-try {
+if (!noRoofline) try {
   log('roofline: WGSL FMA peak and streaming read ...');
   roof = await new Roofline(device, TIMEOUT_MS).run(preset.roofline, WARMUP, RUNS);
   log(`roofline: FMA ${roof.fmaTflops.toFixed(2)} TFLOP/s, read ${roof.readGBs.toFixed(1)} GB/s (${roof.fma.method})`);
@@ -477,8 +511,10 @@ for (const [i, c] of cases.entries()) {
     const row = await runCase(c, 1000 + 17 * i, roof);
     rows.push(row);
     const f = row.flash, m = row.composition;
+    const perProgram = Object.entries(f.programs ?? {}).map(([name, ms]) => `${name} ${ms.toFixed(3)}`).join(', ');
     const fs = f.status === 'ok' ? `flash ${f.ms!.toFixed(3)} ms ${f.tflops!.toFixed(2)} TFLOP/s` +
-        (f.gbs != null ? ` ${f.gbs.toFixed(0)} GB/s` : '') : `flash ${f.status.toUpperCase()}: ${f.reason}`;
+        (f.gbs != null ? ` ${f.gbs.toFixed(0)} GB/s` : '') + (perProgram ? ` [${perProgram}]` : '') :
+        `flash ${f.status.toUpperCase()}: ${f.reason}`;
     const ms = m.status === 'ok' ? `composition ${m.ms!.toFixed(3)} ms` : `composition ${m.status}${m.reason ? ': ' + m.reason : ''}`;
     const chk = row.check.maxAbsErrVsF64 != null ? `, err ${row.check.maxAbsErrVsF64.toExponential(1)}${row.check.ok ? '' : ' BAD'}` : '';
     log(`[${i + 1}/${cases.length}] ${c.name}: ${fs}; ${ms}${chk} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);

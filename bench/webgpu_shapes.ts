@@ -90,4 +90,19 @@ export const presets: Record<string, Preset> = {
     roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
     compositionLimitBytes: 4 * GiB,
   },
+  // Shapes around the h100 preset's slow rows, for finding what limits them (tuning runs, not the record).
+  probe: {
+    cases: [
+      decode(1, 32, 8, 8192, 128),
+      decode(8, 32, 8, 1024, 128),
+      decode(8, 8, 8, 8192, 128),
+      decode(8, 32, 8, 8192, 64),
+      decode(8, 32, 8, 8192, 128),
+      prefill(4, 32, 512, 64, false),
+      prefill(1, 8, 4096, 128, false),
+      prefill(1, 128, 512, 128, false),
+    ],
+    roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
+    compositionLimitBytes: 4 * GiB,
+  },
 };

@@ -16,7 +16,7 @@ import {makeRng, runSeed} from './rng';
 
 const PROPERTY_CASES = 24;
 
-export function defineBackendSuite(backend: string, options: {otherBackend: string|null, extraCases?: AttentionCase[], extraTests?: () => void}): void {
+export function defineBackendSuite(backend: string, options: {otherBackend: string|null, extraCases?: AttentionCase[], extraTests?: (seed: string) => void}): void {
   describe(`flashAttention on ${backend}`, function() {
     this.timeout(120000);
     const seed = runSeed();
@@ -54,7 +54,7 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
     if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);
     else describe('gradients', () => it(`skipped: no FlashAttentionGrad kernel for ${backend} yet`, function() { this.skip(); }));
     defineApiTests();
-    options.extraTests?.();
+    options.extraTests?.(seed);
     defineErrorTests(options.otherBackend);
   });
 }

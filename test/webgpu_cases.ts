@@ -4,11 +4,13 @@
  * per block): rows and keys one past a tile, workgroups straddling the causal diagonal, more
  * workgroups than one dispatch dimension holds, many short varlen sequences next to a long one.
  * They run through the same harness as test/cases.ts (outputs poisoned first, leak check, oracle);
- * defineWebgpuOnlyTests adds what the table cannot say: identical bits on two runs.
+ * defineWebgpuOnlyTests adds what the table cannot say: identical bits on two runs, and these cases again
+ * with split-KV forced (every key range merged by the LSE rule), whatever the automatic plan would pick.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {flashAttention} from '../src/index';
+import {flashAttention, WEBGPU_SPLITS_FLAG} from '../src/index';
 import type {AttentionCase} from './cases';
+import {runCase} from './harness';
 import {makeRng} from './rng';
 
 export const WEBGPU_CASES: AttentionCase[] = [
@@ -38,11 +40,24 @@ export const WEBGPU_CASES: AttentionCase[] = [
  * 2-core machine): run them on real hardware (the H100 bundle).
  */
 export const WEBGPU_LARGE_CASES: AttentionCase[] = [
-  {name: 'gpu: more workgroups than one dispatch dimension holds (65600 heads)', batch: 1, sq: 1, sk: 3, hq: 65600, hk: 1, d: 1, returnLse: true},
+  // KV heads, not query heads, count workgroups (GQA packing puts a group's query heads in one block).
+  {name: 'gpu: more workgroups than one dispatch dimension holds (65600 heads)', batch: 1, sq: 1, sk: 3, hq: 65600, hk: 65600, d: 1, returnLse: true},
 ];
 
+/** Key ranges forced in the split-KV pass: more than one, and not a divisor of most block counts. */
+export const FORCED_SPLITS = 3;
+
+export function defineWebgpuOnlyTests(seed: string): void {
+  describe(`webgpu kernel: split-KV forced to ${FORCED_SPLITS} key ranges`, () => {
+    before(() => tf.env().set(WEBGPU_SPLITS_FLAG, FORCED_SPLITS));
+    after(() => tf.env().set(WEBGPU_SPLITS_FLAG, 0));
+    for (const c of WEBGPU_CASES) it(c.name, async () => void await runCase(c, seed));
+  });
+  defineDeterminismTest();
+}
+
 /** Same inputs twice give identical bits (no race in workgroup memory, no order-dependent reduction). */
-export function defineWebgpuOnlyTests(): void {
+function defineDeterminismTest(): void {
   describe('webgpu kernel: determinism', () => {
     it('the same inputs twice give identical bits', async () => {
       const rng = makeRng('determinism');

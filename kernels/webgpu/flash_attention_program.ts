@@ -34,8 +34,10 @@ import {spreadDispatch} from './dispatch';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
-import {ROW_PAD_VEC4, TileConfig, tileKey} from './tile_config';
+import {LaunchPlan, planKey} from './launch_plan';
+import {ROW_PAD_VEC4} from './tile_config';
 import {uniformDeclaration} from './uniforms';
+import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
 export function flashAttentionInputNames(spec: FlashAttentionSpec): string[] {
@@ -57,9 +59,14 @@ export function sideInputNames(spec: FlashAttentionSpec): SideInput[] {
 
 // -- snippets --
 
-/** loadRow_X(base, d): elements d..d+3 of the row at `base` of tensor X as floats, 0 past D. */
-function rowLoader(name: string, format: Fp8Format|null): string {
-  const body = format == null ? `
+/**
+ * loadRow_X(base, d): elements d..d+3 of the row at \`base\` of tensor X as floats, 0 past D. With
+ * vec4 rows (float32, D % 4 == 0: X is bound as array<vec4<f32>>) one load; FP8 words hold 4 codes.
+ */
+function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean): string {
+  const body = format == null && vec4Rows ? `
+  if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
+  return ${name}[(base + d) / 4];` : format == null ? `
   var r = vec4<f32>(0.0);
   for (var e = 0; e < 4; e++) {
     if (d + e < uniforms.headDim) { r[e] = ${name}[base + d + e]; }
@@ -109,12 +116,104 @@ function codecs(spec: FlashAttentionSpec): string {
   return [...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet).join('\n');
 }
 
-export function flashAttentionShader(spec: FlashAttentionSpec, t: TileConfig): string {
+/**
+ * acc += P V over the block's keys, 4 keys per P read. When guarded, a key with P = 0 takes no part,
+ * not even as 0 · NaN (as the reference loop skips it): needed only where P can be 0 by masking, so the
+ * unmasked blocks run plain FMAs.
+ */
+function pvAccumulate(guarded: boolean): string {
+  const update = guarded ?
+      'acc[r][k] += select(pv[r][e] * vv[k], vec4<f32>(0.0), pv[r][e] == 0.0);' :
+      'acc[r][k] = fma(vec4<f32>(pv[r][e]), vv[k], acc[r][k]);';
+  return `
+      for (var c4 = 0; c4 < BLOCK_N4; c4++) {
+        var pv : array<vec4<f32>, RM>;
+        for (var r = 0; r < RM; r++) { pv[r] = pTile[(tm + TM * r) * BLOCK_N4 + c4]; }
+        for (var e = 0; e < 4; e++) {
+          var vv : array<vec4<f32>, DC>;
+          for (var k = 0; k < DC; k++) { vv[k] = kvTile[(4 * c4 + e) * ROW + tn + TN * k]; }
+          for (var r = 0; r < RM; r++) {
+            for (var k = 0; k < DC; k++) { ${update} }
+          }
+        }
+      }`;
+}
+
+/**
+ * Device reads of one K or V block (keys from 'first') into this thread's registers: vec4 u of the
+ * thread is tile element tid + u·THREADS (row idx / D4, column idx % D4), so a warp reads contiguous rows.
+ */
+function stageRows(name: 'k'|'v', first: string): string {
+  return `
+    for (var u = 0; u < KV_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      let key = ${first} + idx / D4;
+      var value = vec4<f32>(0.0);
+      if (idx < BLOCK_N * D4 && key < lenK) {
+        value = loadRow_${name}(${name}Base + key * uniforms.${name}StrideS, (idx % D4) * 4) * ${name}LoadScale;
+      }
+      staged${name.toUpperCase()}[u] = value;
+    }`;
+}
+
+/** The staged block into workgroup memory (kvTile), same element order as stageRows. */
+function storeStaged(staged: string): string {
+  return `
+    for (var u = 0; u < KV_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      if (idx < BLOCK_N * D4) { kvTile[(idx / D4) * ROW + idx % D4] = ${staged}[u]; }
+    }`;
+}
+
+/** Components per binding: 4 for float32 q/k/v read as vec4 rows, else 1. */
+export function flashAttentionComponents(spec: FlashAttentionSpec, plan: LaunchPlan): number[] {
+  const formats: Record<string, Fp8Format|null> = {q: spec.qFormat, k: spec.kFormat, v: spec.vFormat};
+  return flashAttentionInputNames(spec).map(name => name in formats && formats[name] == null && plan.vec4Rows ? 4 : 1);
+}
+
+/**
+ * The end of the main pass: the whole-key version normalizes and writes O (and LSE); the split version
+ * writes its unnormalized partial (acc, m, l) for SplitMergeProgram.
+ */
+function epilogue(spec: FlashAttentionSpec, split: boolean): string {
+  if (split) {
+    return `
+    let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + h) * uniforms.seqlenQ + i) * uniforms.recordSize;
+    for (var k = 0; k < DC; k++) {
+      let a = acc[r][k] * accScale;
+      let d = 4 * (tn + TN * k);
+      for (var e = 0; e < 4; e++) {
+        if (d + e < uniforms.headDim) { result[record + d + e] = a[e]; }
+      }
+    }
+    if (tn == 0) {
+      result[record + uniforms.headDim] = m_i[r];
+      result[record + uniforms.headDim + 1] = l;
+    }`;
+  }
+  return `
+    let oBase = (startQ + i) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
+    for (var k = 0; k < DC; k++) {
+      let o = select(acc[r][k] * accScale / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0);
+      let d = 4 * (tn + TN * k);
+      for (var e = 0; e < 4; e++) {
+        if (d + e < uniforms.headDim) { result[oBase + d + e] = o[e]; }
+      }
+    }
+    ${spec.returnLse ? `if (tn == 0) {
+      let lse = select((m_i[r] + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0);
+      result[uniforms.lseOffset + (startQ + i) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH] = lse;
+    }` : ''}`;
+}
+
+export function flashAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan): string {
+  const t = plan.tiles, split = plan.numSplits > 1;
+  // Loops over a thread's rows (r), keys (c), vec4 columns (k) and vec4 lanes (e) are unrolled (unroll.ts).
   const full = spec.fp8Mode === 'full', kvOnly = spec.fp8Mode === 'kv';
   const seqBounds = spec.varlen ? `
     startQ = sideInputs[uniforms.cuSeqlensQOffset + b]; lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;
     startK = sideInputs[uniforms.cuSeqlensKOffset + b]; lenK = sideInputs[uniforms.cuSeqlensKOffset + b + 1] - startK;` : '';
-  return `
+  return unrollLoops(`
 const D4 : i32 = ${t.dPad / 4};              // vec4 columns of the padded head size
 const ROW : i32 = D4 + ${ROW_PAD_VEC4};       // row stride of the Q and K/V tiles, in vec4
 const TM : i32 = ${t.tm};
@@ -124,39 +223,50 @@ const RN : i32 = ${t.rn};                    // keys per thread in S
 const DC : i32 = D4 / TN;                    // vec4 columns of acc per thread
 const BLOCK_M : i32 = TM * RM;
 const BLOCK_N : i32 = TN * RN;
+const BLOCK_N4 : i32 = BLOCK_N / 4;          // vec4 of P per row
+const KV_LOADS : i32 = ${Math.ceil(t.blockN * t.dPad / 4 / t.threads)};  // vec4 of a K/V block per thread
 const THREADS : i32 = TM * TN;
 const CAUSAL : bool = ${spec.causal};
+// A bias of -inf makes P = 0 in any block, not only in masked ones.
+const GUARD_EVERY_BLOCK : bool = ${spec.bias === 'matrix'};
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
 var<workgroup> qTile : array<vec4<f32>, BLOCK_M * ROW>;
 var<workgroup> kvTile : array<vec4<f32>, BLOCK_N * ROW>;
-var<workgroup> pTile : array<f32, BLOCK_M * BLOCK_N>;
+var<workgroup> pTile : array<vec4<f32>, BLOCK_M * BLOCK_N4>;
 var<workgroup> rowTile : array<f32, BLOCK_M * TN>;
-var<workgroup> blockInfo : array<i32, 8>;
+var<workgroup> blockInfo : array<i32, 9>;
 
 ${codecs(spec)}
-${rowLoader('q', spec.qFormat)}
-${rowLoader('k', spec.kFormat)}
-${rowLoader('v', spec.vFormat)}
+${rowLoader('q', spec.qFormat, plan.vec4Rows)}
+${rowLoader('k', spec.kFormat, plan.vec4Rows)}
+${rowLoader('v', spec.vFormat, plan.vec4Rows)}
 ${descale('q', spec)}
 ${descale('k', spec)}
 ${descale('v', spec)}
 ${scoreModifier(spec)}
 ${pQuantizer(spec)}
 
-/** (b, h, m0, startQ, lenQ, startK, lenK, valid) of this workgroup, read once by invocation 0. */
-fn describeBlock() -> array<i32, 8> {
+/**
+ * (b, hk, m0, startQ, lenQ, startK, lenK, valid, split) of this workgroup, read once by invocation 0.
+ * m0 is the first packed row (below). Splits vary fastest, so the key ranges of one block run side by
+ * side; then the query block (last first, so long causal rows start early), the KV head, the batch.
+ */
+fn describeBlock() -> array<i32, 9> {
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
-  let total = uniforms.queryBlocks * uniforms.numHeadsQ * uniforms.batch;
-  if (flat >= total) { return array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0); }
-  let mb = uniforms.queryBlocks - 1 - flat % uniforms.queryBlocks;
-  let bh = flat / uniforms.queryBlocks;
-  let h = bh % uniforms.numHeadsQ;
-  let b = bh / uniforms.numHeadsQ;
+  let total = uniforms.queryBlocks * uniforms.numHeadsQ * uniforms.batch * uniforms.numSplits;
+  if (flat >= total) { return array<i32, 9>(0, 0, 0, 0, 0, 0, 0, 0, 0); }
+  let split = flat % uniforms.numSplits;
+  var rest = flat / uniforms.numSplits;
+  let mb = uniforms.queryBlocks - 1 - rest % uniforms.queryBlocks;
+  rest = rest / uniforms.queryBlocks;
+  let numHeadsK = uniforms.numHeadsQ / uniforms.groupSize;
+  let hk = rest % numHeadsK;
+  let b = rest / numHeadsK;
   var startQ = 0; var lenQ = uniforms.seqlenQ;
   var startK = 0; var lenK = uniforms.seqlenK;${seqBounds}
-  return array<i32, 8>(b, h, mb * BLOCK_M, startQ, lenQ, startK, lenK, 1);
+  return array<i32, 9>(b, hk, mb * BLOCK_M, startQ, lenQ, startK, lenK, 1, split);
 }
 
 fn main(index : i32) {
@@ -165,33 +275,51 @@ fn main(index : i32) {
   let tn = tid % TN;
   if (tid == 0) { blockInfo = describeBlock(); }
   let info = workgroupUniformLoad(&blockInfo);
-  let b = info[0]; let h = info[1]; let m0 = info[2];
-  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
-  if (info[7] == 0 || m0 >= lenQ) { return; }
-  let hk = h / uniforms.groupSize;
+  let b = info[0]; let hk = info[1]; let m0 = info[2];
+  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6]; let split = info[8];
+  // GQA packing: the G query heads that share KV head hk are rows of one block, so K and V are read
+  // once for all of them. Packed row p is query row i = p / G of query head h = hk·G + p % G.
+  let G = uniforms.groupSize;
+  let packedRows = lenQ * G;
+  if (info[7] == 0 || m0 >= packedRows) { return; }
 
   // Full FP8: raw codes in the dots, descales folded into the scales. KV-only: K, V descaled on load.
-  let qkScale = uniforms.qkScaleLog2${full ? ' * descale_q(h) * descale_k(hk)' : ''};
   let kLoadScale = ${kvOnly ? 'descale_k(hk)' : '1.0'};
   let vLoadScale = ${kvOnly ? 'descale_v(hk)' : '1.0'};
   let accScale = ${full ? `descale_v(hk)${spec.pScale > 0 ? ' / uniforms.pScale' : ''}` : '1.0'};
 
-  let qBase = startQ * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
   let kBase = startK * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH;
   let vBase = startK * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH;
-  let rows = min(BLOCK_M, lenQ - m0);
+  let rows = min(BLOCK_M, packedRows - m0);
   // Query row i sits on the bottom-right diagonal at key i + diagonal.
   let diagonal = lenK - lenQ;
-  var ctx = ScoreContext(diagonal, lenQ, lenK, 0.0, 0);
-  ${spec.alibi !== 'none' ? 'ctx.slope = LOG2E * bitcast<f32>(sideInputs[uniforms.alibiSlopesOffset + b * uniforms.alibiBatchStride + h]);' : ''}
-  ${spec.bias === 'matrix' ? 'ctx.biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
+
+  // Per row of this thread: its query row, its head, and what depends on the head.
+  var rowI = array<i32, RM>();
+  var rowH = array<i32, RM>();
+  var rowScale = array<f32, RM>();
+  var ctx = array<ScoreContext, RM>();
+  for (var r = 0; r < RM; r++) {
+    let p = m0 + tm + TM * r;
+    rowI[r] = p / G;
+    let h = hk * G + p % G;
+    rowH[r] = h;
+    rowScale[r] = uniforms.qkScaleLog2${full ? ' * descale_q(h) * descale_k(hk)' : ''};
+    ctx[r] = ScoreContext(diagonal, lenQ, lenK, 0.0, 0);
+    ${spec.alibi !== 'none' ? 'ctx[r].slope = LOG2E * bitcast<f32>(sideInputs[uniforms.alibiSlopesOffset + b * uniforms.alibiBatchStride + h]);' : ''}
+    ${spec.bias === 'matrix' ? 'ctx[r].biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
+  }
 
   // -- load Q --
   for (var idx = tid; idx < BLOCK_M * D4; idx += THREADS) {
     let r = idx / D4;
     let d4 = idx % D4;
     var value = vec4<f32>(0.0);
-    if (r < rows) { value = loadRow_q(qBase + (m0 + r) * uniforms.qStrideS, d4 * 4); }
+    if (r < rows) {
+      let p = m0 + r;
+      let qRow = (startQ + p / G) * uniforms.qStrideS + b * uniforms.qStrideB + (hk * G + p % G) * uniforms.qStrideH;
+      value = loadRow_q(qRow, d4 * 4);
+    }
     qTile[r * ROW + d4] = value;
   }
 
@@ -203,21 +331,27 @@ fn main(index : i32) {
 
   // Keys past the last row's diagonal are invisible to the whole block: never loaded.
   var kEnd = lenK;
-  if (CAUSAL) { kEnd = clamp(m0 + rows + diagonal, 0, lenK); }
-  for (var n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
+  if (CAUSAL) { kEnd = clamp((m0 + rows - 1) / G + 1 + diagonal, 0, lenK); }
+  var kBegin = 0;
+  ${split ? `// This split's share: a contiguous range of whole key blocks (possibly empty).
+  let perSplit = ((kEnd + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
+  kBegin = split * perSplit * BLOCK_N;
+  kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
+  // K/V blocks travel device → registers (staged*) → workgroup memory, one stage ahead of their use.
+  var stagedK = array<vec4<f32>, KV_LOADS>();
+  var stagedV = array<vec4<f32>, KV_LOADS>();
+  if (kBegin < kEnd) {${stageRows('k', 'kBegin')}
+  }
+  for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     // Only blocks crossing the sequence ends or the first row's diagonal need the mask.
-    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > lenQ || (CAUSAL && n0 + BLOCK_N - 1 > m0 + diagonal);
+    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
 
-    // -- load K --
+    // -- load K -- (its device reads were issued during the previous block's P·V)
     workgroupBarrier();
-    for (var idx = tid; idx < BLOCK_N * D4; idx += THREADS) {
-      let c = idx / D4;
-      let d4 = idx % D4;
-      var value = vec4<f32>(0.0);
-      if (n0 + c < lenK) { value = loadRow_k(kBase + (n0 + c) * uniforms.kStrideS, d4 * 4) * kLoadScale; }
-      kvTile[c * ROW + d4] = value;
-    }
+    ${storeStaged('stagedK')}
     workgroupBarrier();
+    // -- prefetch V -- into registers: the device reads overlap Q·Kᵀ and the softmax
+    ${stageRows('v', 'n0')}
 
     // -- compute qk --
     var s = array<array<f32, RN>, RM>();
@@ -235,7 +369,7 @@ fn main(index : i32) {
       let row = tm + TM * r;
       var rowMax = -uniforms.INFINITY;
       for (var c = 0; c < RN; c++) {
-        s[r][c] = scoreModifier(s[r][c] * qkScale, m0 + row, n0 + tn + TN * c, ctx, masked);
+        s[r][c] = scoreModifier(s[r][c] * rowScale[r], rowI[r], n0 + tn + TN * c, ctx[r], masked);
         rowMax = max(rowMax, s[r][c]);
       }
       rowTile[row * TN + tn] = rowMax;
@@ -254,7 +388,8 @@ fn main(index : i32) {
       for (var c = 0; c < RN; c++) {
         let p = exp2(s[r][c] - shift);
         rowSum += p;
-        pTile[row * BLOCK_N + tn + TN * c] = quantizeP(p);
+        let key = tn + TN * c;
+        pTile[row * BLOCK_N4 + key / 4][key % 4] = quantizeP(p);
       }
       l_i[r] = l_i[r] * alpha + rowSum;
       m_i[r] = mNew;
@@ -262,25 +397,16 @@ fn main(index : i32) {
     }
 
     // -- load V -- (every K read finished before the barrier above)
-    for (var idx = tid; idx < BLOCK_N * D4; idx += THREADS) {
-      let c = idx / D4;
-      let d4 = idx % D4;
-      var value = vec4<f32>(0.0);
-      if (n0 + c < lenK) { value = loadRow_v(vBase + (n0 + c) * uniforms.vStrideS, d4 * 4) * vLoadScale; }
-      kvTile[c * ROW + d4] = value;
-    }
+    ${storeStaged('stagedV')}
     workgroupBarrier();
+    // -- prefetch the next K -- (overlaps P·V)
+    if (n0 + BLOCK_N < kEnd) {${stageRows('k', 'n0 + BLOCK_N')}
+    }
 
-    // -- acc += P V --
-    for (var c = 0; c < BLOCK_N; c++) {
-      var vv : array<vec4<f32>, DC>;
-      for (var k = 0; k < DC; k++) { vv[k] = kvTile[c * ROW + tn + TN * k]; }
-      for (var r = 0; r < RM; r++) {
-        let p = pTile[(tm + TM * r) * BLOCK_N + c];
-        // A key with P = 0 takes no part, not even as 0 · NaN (as the reference loop skips it).
-        let skip = p == 0.0;
-        for (var k = 0; k < DC; k++) { acc[r][k] += select(p * vv[k], vec4<f32>(0.0), skip); }
-      }
+    // -- acc += P V -- (P read 4 keys at a time; only blocks that can hold P = 0 by masking pay
+    // for the guard, see pvAccumulate)
+    if (masked || GUARD_EVERY_BLOCK) {${pvAccumulate(true)}
+    } else {${pvAccumulate(false)}
     }
   }
 
@@ -290,25 +416,16 @@ fn main(index : i32) {
   workgroupBarrier();
   for (var r = 0; r < RM; r++) {
     let row = tm + TM * r;
-    if (row >= rows) { continue; }
+    if (row < rows) {
     var l = 0.0;
     for (var t = 0; t < TN; t++) { l += rowTile[row * TN + t]; }
-    let i = m0 + row;
-    let oBase = (startQ + i) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
-    for (var k = 0; k < DC; k++) {
-      let o = select(acc[r][k] * accScale / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0);
-      let d = 4 * (tn + TN * k);
-      for (var e = 0; e < 4; e++) {
-        if (d + e < uniforms.headDim) { result[oBase + d + e] = o[e]; }
-      }
+    let i = rowI[r];
+    let h = rowH[r];${epilogue(spec, split)}
     }
-    ${spec.returnLse ? `if (tn == 0) {
-      let lse = select((m_i[r] + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0);
-      result[uniforms.lseOffset + (startQ + i) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH] = lse;
-    }` : ''}
   }
 }
-`;
+`, ['r', 'c', 'k', 'e', 'u'],
+  {RM: t.rm, RN: t.rn, DC: t.dPad / 4 / t.tn, KV_LOADS: Math.ceil(t.blockN * t.dPad / 4 / t.threads)});
 }
 
 export class FlashAttentionProgram implements WebGPUProgram {
@@ -319,19 +436,22 @@ export class FlashAttentionProgram implements WebGPUProgram {
   dispatch: [number, number, number];
   workgroupSize: [number, number, number];
   uniforms: string;
+  variableComponents: number[];
 
+  /** outputSize: O (+ LSE) floats, or the split partials when plan.numSplits > 1. */
   constructor(
-      private readonly spec: FlashAttentionSpec, private readonly tiles: TileConfig, outputSize: number,
-      workgroups: number, maxWorkgroupsPerDimension: number) {
+      private readonly spec: FlashAttentionSpec, private readonly plan: LaunchPlan, outputSize: number,
+      maxWorkgroupsPerDimension: number) {
     this.variableNames = flashAttentionInputNames(spec);
+    this.variableComponents = flashAttentionComponents(spec, plan);
     this.outputShape = [outputSize];
-    this.workgroupSize = [tiles.threads, 1, 1];
-    this.dispatch = spreadDispatch(workgroups, maxWorkgroupsPerDimension, 'flashAttention');
-    this.uniforms = uniformDeclaration(flashAttentionUniforms(spec, tiles, 0, {}));
-    this.shaderKey = `flashAttention|${kernelKey(spec)}|${tileKey(tiles)}`;
+    this.workgroupSize = [plan.tiles.threads, 1, 1];
+    this.dispatch = spreadDispatch(plan.workgroups, maxWorkgroupsPerDimension, 'flashAttention');
+    this.uniforms = uniformDeclaration(flashAttentionUniforms(spec, plan, 0, {}));
+    this.shaderKey = `flashAttention|${kernelKey(spec)}|${planKey(plan)}`;
   }
 
   getUserCode(): string {
-    return flashAttentionShader(this.spec, this.tiles);
+    return flashAttentionShader(this.spec, this.plan);
   }
 }

@@ -4,7 +4,7 @@
  */
 import type {FlashAttentionSpec, Strides3} from '../../src/spec';
 import {SideInput, sideOffsetUniforms} from './side_inputs_program';
-import type {TileConfig} from './tile_config';
+import {LaunchPlan, queryBlocks} from './launch_plan';
 import {UniformField} from './uniforms';
 
 const LOG2E = Math.LOG2E;
@@ -14,23 +14,21 @@ const float = (name: string, value: number): UniformField => ({name, type: 'f32'
 const strides = (tensor: string, [b, s, h]: Strides3) =>
     [int(`${tensor}StrideB`, b), int(`${tensor}StrideS`, s), int(`${tensor}StrideH`, h)];
 
-/** Query blocks per (batch, head): the launch grid's row extent (maxSeqlenQ for varlen). */
-export function queryBlocks(spec: FlashAttentionSpec, tiles: TileConfig): number {
-  return Math.ceil(spec.seqlenQ / tiles.blockM);
-}
-
 /**
+ * Shared by the main pass and the split merge, so both read one declaration.
  * `lseOffset`: where LSE starts in the program's one output buffer (0 when there is no LSE);
  * `sideOffsets`: where each side input starts in the packed side-input buffer.
  */
 export function flashAttentionUniforms(
-    spec: FlashAttentionSpec, tiles: TileConfig, lseOffset: number,
+    spec: FlashAttentionSpec, plan: LaunchPlan, lseOffset: number,
     sideOffsets: Partial<Record<SideInput, number>>): UniformField[] {
   const [bB, bH, bI, bJ] = spec.biasStrides;
   return [
     int('headDim', spec.headDim), int('seqlenQ', spec.seqlenQ), int('seqlenK', spec.seqlenK),
     int('batch', spec.batch), int('numHeadsQ', spec.numHeadsQ), int('groupSize', spec.groupSize),
-    int('queryBlocks', queryBlocks(spec, tiles)),
+    int('queryBlocks', queryBlocks(spec, plan.tiles)), int('numSplits', plan.numSplits),
+    // A split partial per (split, batch, head, query row): headDim floats of acc, then m and l.
+    int('recordSize', spec.headDim + 2),
     ...strides('q', spec.qStrides), ...strides('k', spec.kStrides), ...strides('v', spec.vStrides),
     ...strides('o', spec.oStrides), ...strides('lse', spec.lseStrides), int('lseOffset', lseOffset),
     int('biasStrideB', bB), int('biasStrideH', bH), int('biasStrideI', bI), int('biasStrideJ', bJ),

@@ -17,9 +17,10 @@ import {FlashAttention, FlashAttentionAttrs, FlashAttentionInputs} from '../../s
 import {lseShape, outputShape} from '../../src/spec';
 import {CopyRangeProgram, copyRangeUniforms} from './copy_range_program';
 import {FlashAttentionProgram, flashAttentionInputNames, sideInputNames} from './flash_attention_program';
-import {flashAttentionUniforms, queryBlocks} from './flash_attention_uniforms';
+import {flashAttentionUniforms} from './flash_attention_uniforms';
+import {planLaunch} from './launch_plan';
 import {SideInput, SideInputsProgram, sideOffsetUniforms} from './side_inputs_program';
-import {chooseTileConfig} from './tile_config';
+import {mergeInvocations, SplitMergeProgram} from './split_merge_program';
 import {uniformData} from './uniforms';
 import {checkBindingSize, flatView, reshapedInfo} from './webgpu_tensors';
 
@@ -59,7 +60,7 @@ export function flashAttentionWebgpu(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs: spec} = args;
   const limits = backend.device.limits;
-  const tiles = chooseTileConfig(spec.headDim, limits.maxComputeWorkgroupStorageSize);
+  const plan = planLaunch(spec, limits);
   const outSize = sizeFromShape(outputShape(spec));
   const lseSize = spec.returnLse ? sizeFromShape(lseShape(spec)) : 0;
 
@@ -76,13 +77,21 @@ export function flashAttentionWebgpu(args: {
     return placeholder;
   });
   checkBindingSize(backend, FlashAttention, spec.returnLse ? 'the output with its LSE' : 'the output', outSize + lseSize);
+  const split = plan.numSplits > 1;
+  const partialsSize = split ? plan.numSplits * mergeInvocations(spec) / spec.headDim * (spec.headDim + 2) : 0;
+  if (split) checkBindingSize(backend, FlashAttention, 'the split-KV partials', partialsSize);
 
-  const workgroups = queryBlocks(spec, tiles) * spec.numHeadsQ * spec.batch;
-  const program = new FlashAttentionProgram(
-      spec, tiles, outSize + lseSize, workgroups, limits.maxComputeWorkgroupsPerDimension);
-  const written = backend.runWebGPUProgram(
-      program, programInputs, 'float32', uniformData(flashAttentionUniforms(spec, tiles, outSize, offsets)));
+  const uniforms = uniformData(flashAttentionUniforms(spec, plan, outSize, offsets));
+  const main = backend.runWebGPUProgram(
+      new FlashAttentionProgram(spec, plan, split ? partialsSize : outSize + lseSize, limits.maxComputeWorkgroupsPerDimension),
+      programInputs, 'float32', uniforms);
   placeholders.forEach(t => backend.disposeData(t.dataId));
+  let written = main;
+  if (split) {
+    const mergeInputs = packed != null && spec.varlen ? [main, packed] : [main];
+    written = backend.runWebGPUProgram(new SplitMergeProgram(spec, plan, outSize + lseSize), mergeInputs, 'float32', uniforms);
+    backend.disposeData(main.dataId);
+  }
   if (packed != null) backend.disposeData(packed.dataId);
   if (!spec.returnLse) return [reshapedInfo(written, outputShape(spec))];
 

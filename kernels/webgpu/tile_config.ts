@@ -1,11 +1,19 @@
 /**
- * Tile sizes of the FlashAttention program: compile-time constants chosen per padded head size and
- * per device (workgroup memory), so they are part of the shader key.
+ * Tile sizes of the FlashAttention program: compile-time constants chosen per padded head size, per
+ * query length and per device (workgroup memory), so they are part of the shader key.
  *
- * Threads form a TM × TN grid (16 × 8 = 128). Thread (tm, tn) owns query rows tm + TM·r (r < RM) of the
+ * Threads form a TM × TN grid (128 threads). Thread (tm, tn) owns query rows tm + TM·r (r < RM) of the
  * block, keys tn + TN·c (c < RN) of each K block for S = QKᵀ, and vec4 columns tn + TN·k of the head
  * dimension for acc. So BLOCK_M = TM·RM, BLOCK_N = TN·RN, and the padded head size D_PAD is a multiple
  * of 4·TN (zeros past D live only in registers and workgroup memory, never in device memory).
+ *
+ * Two families:
+ *   prefill  TM 16 × TN 8, the largest RM × RN that fits workgroup memory (BLOCK_M up to 64): Q·Kᵀ
+ *            and P·V reuse each workgroup-memory read over RM rows and RN keys.
+ *   decode   (at most DECODE_MAX_ROWS packed rows Sq·G, launch_plan.ts) RM = 1 and TN as wide as the
+ *            head's vec4 columns (up to 32), so a block holds only a few rows: a 64-row tile would spend
+ *            most of its FMAs on padding.
+ *            Decode is bound by reading K and V, which split-KV (launch_plan.ts) spreads over the GPU.
  */
 export interface TileConfig {
   /** Head size padded to a multiple of 4·TN. */
@@ -20,7 +28,9 @@ export interface TileConfig {
   threads: number;
 }
 
-const TM = 16, TN = 8;
+const THREADS = 128;
+/** Packed row counts (Sq · query heads per KV head) up to this use the decode family. */
+export const DECODE_MAX_ROWS = 16;
 /** Row stride padding of the Q and K/V tiles (one vec4) against bank conflicts. */
 export const ROW_PAD_VEC4 = 1;
 
@@ -30,12 +40,40 @@ export function workgroupBytes(c: TileConfig): number {
   return 16 * (c.blockM * row + c.blockN * row) + 4 * (c.blockM * c.blockN + c.blockM * c.tn);
 }
 
-/** The largest tiles (rows first) that fit the device's workgroup memory. */
-export function chooseTileConfig(headDim: number, maxWorkgroupBytes: number): TileConfig {
-  const dPad = Math.ceil(headDim / (4 * TN)) * 4 * TN;
-  const candidates: Array<[number, number]> = [[4, 4], [4, 2], [2, 4], [2, 2], [2, 1], [1, 2], [1, 1]];
-  for (const [rm, rn] of candidates) {
-    const c = {dPad, tm: TM, tn: TN, rm, rn, blockM: TM * rm, blockN: TN * rn, threads: TM * TN};
+function makeConfig(headDim: number, tm: number, tn: number, rm: number, rn: number): TileConfig {
+  const dPad = Math.ceil(headDim / (4 * tn)) * 4 * tn;
+  return {dPad, tm, tn, rm, rn, blockM: tm * rm, blockN: tn * rn, threads: tm * tn};
+}
+
+function candidates(headDim: number, rows: number): TileConfig[] {
+  if (rows <= DECODE_MAX_ROWS) {
+    const tn = Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(Math.ceil(headDim / 4)))));
+    return [makeConfig(headDim, THREADS / tn, tn, 1, 32 / tn)];
+  }
+  const sizes: Array<[number, number]> = [[4, 4], [4, 2], [2, 4], [2, 2], [2, 1], [1, 2], [1, 1]];
+  return sizes.map(([rm, rn]) => makeConfig(headDim, 16, 8, rm, rn));
+}
+
+/** The same tile with half its rows per thread (it needs less workgroup memory, so it fits too). */
+export function halfHeight(c: TileConfig): TileConfig {
+  return makeConfig(c.dPad, c.tm, c.tn, c.rm / 2, c.rn);
+}
+
+/** An override such as "16x8x4x2" (TM×TN×RM×RN), for tuning runs. */
+function parseOverride(headDim: number, text: string): TileConfig {
+  const parts = text.split('x').map(Number);
+  if (parts.length !== 4 || parts.some(n => !Number.isInteger(n) || n < 1)) {
+    throw new Error(`flashAttention (webgpu): tile override '${text}' is not TMxTNxRMxRN`);
+  }
+  const [tm, tn, rm, rn] = parts;
+  return makeConfig(headDim, tm, tn, rm, rn);
+}
+
+/** The largest tiles (rows first) of the family that fit the device's workgroup memory. */
+export function chooseTileConfig(
+    headDim: number, rows: number, maxWorkgroupBytes: number, override = ''): TileConfig {
+  const list = override !== '' ? [parseOverride(headDim, override)] : candidates(headDim, rows);
+  for (const c of list) {
     if (workgroupBytes(c) <= maxWorkgroupBytes) return c;
   }
   throw new Error(

@@ -12,7 +12,8 @@ import {activateBackend} from '../backends';
 import {CASES} from '../cases';
 import {runGradCase, GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
-import {WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
+import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
+import {WEBGPU_SPLITS_FLAG} from '../../src/index';
 import {randomCase} from '../property';
 import {makeRng, runSeed} from '../rng';
 
@@ -28,16 +29,22 @@ console.log(`adapter: ${info?.vendor} ${info?.architecture} ${info?.device} ${in
 const rng = makeRng(`${seed}:property`);
 const table = [...CASES, ...WEBGPU_CASES, ...WEBGPU_LARGE_CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
 let passed = 0, failed = 0;
-for (const c of table) {
-  try {
-    const r = await runCase(c, seed);
-    passed++;
-    console.log(`  ok   ${c.name} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
-  } catch (e) {
-    failed++;
-    console.log(`  FAIL ${(e as Error).message}`);
+// The whole table twice: with the automatic launch plan, then with split-KV forced on every case.
+for (const splits of [0, FORCED_SPLITS]) {
+  tf.env().set(WEBGPU_SPLITS_FLAG, splits);
+  const tag = splits > 0 ? ` [split-KV ${splits}]` : '';
+  for (const c of table) {
+    try {
+      const r = await runCase(c, seed);
+      passed++;
+      console.log(`  ok   ${c.name}${tag} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL${tag} ${(e as Error).message}`);
+    }
   }
 }
+tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 if (tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
   for (const c of GRAD_CASES) {
     try {

@@ -1,0 +1,81 @@
+/**
+ * How one FlashAttention call is laid out on the device, derived from the spec and the device limits:
+ * the tile shape, whether rows are read as vec4, and how many key splits (FlashDecoding) the call uses.
+ * Everything here is compile-time for the WGSL except numSplits, which is a uniform; planKey() is the
+ * part of the shader key that the plan contributes.
+ *
+ * Split-KV: when the grid of (query block, head, batch) workgroups is too small to fill the GPU (decode,
+ * Sq = 1; short prefill), each workgroup's keys are cut into numSplits contiguous ranges of whole key
+ * blocks. Each range runs the same online-softmax loop and writes an unnormalized partial (acc, m, l);
+ * SplitMergeProgram combines them with the LSE rule  O = Σ_s 2^(m_s − M) acc_s / Σ_s 2^(m_s − M) l_s.
+ */
+import {env} from '@tensorflow/tfjs-core';
+import type {FlashAttentionSpec} from '../../src/spec';
+import {chooseTileConfig, halfHeight, TileConfig, tileKey} from './tile_config';
+
+export interface LaunchPlan {
+  tiles: TileConfig;
+  /** float32 rows are read as vec4 (headDim % 4 == 0, so every row starts on a vec4 boundary). */
+  vec4Rows: boolean;
+  /** Key ranges per (query block, head, batch); 1 = no split, no merge pass. */
+  numSplits: number;
+  /** Workgroups of the main pass: row blocks × KV heads × batch × splits. */
+  workgroups: number;
+}
+
+/** Workgroups that keep a large GPU busy (an H100 holds ~4 of ours on each of its 132 SMs). */
+const TARGET_WORKGROUPS = 1024;
+/** A split shorter than this many key blocks costs more in its merge record than it saves. */
+const MIN_KEY_BLOCKS_PER_SPLIT = 4;
+const MAX_SPLITS = 64;
+
+/** Tuning overrides for benchmarks: 0 / '' = automatic. */
+export const SPLITS_FLAG = 'FLASH_ATTENTION_WEBGPU_SPLITS';
+export const TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_TILES';
+env().registerFlag(SPLITS_FLAG, () => 0);
+env().registerFlag(TILES_FLAG, () => '');
+
+/**
+ * GQA packing: a block's rows are (query row, query head) pairs of one KV head, G = Hq / Hk heads per
+ * query row, so each K/V block is read once per group instead of once per query head.
+ */
+export function packedRows(spec: FlashAttentionSpec): number {
+  return spec.seqlenQ * spec.groupSize;
+}
+
+/** Row blocks per (batch, KV head): the launch grid's row extent (maxSeqlenQ for varlen). */
+export function queryBlocks(spec: FlashAttentionSpec, tiles: TileConfig): number {
+  return Math.ceil(packedRows(spec) / tiles.blockM);
+}
+
+function chooseSplits(spec: FlashAttentionSpec, tiles: TileConfig, gridWorkgroups: number): number {
+  // Full FP8 with pScale quantizes P relative to the running max of the keys seen so far (vLLM): a split
+  // starting fresh would quantize its P against another max, so those calls never split.
+  if (spec.pScale > 0) return 1;
+  const forced = env().getNumber(SPLITS_FLAG);
+  const keyBlocks = Math.ceil(spec.seqlenK / tiles.blockN);
+  if (forced > 0) return Math.max(1, Math.min(forced, keyBlocks, MAX_SPLITS));
+  if (gridWorkgroups === 0) return 1;
+  const wanted = Math.ceil(TARGET_WORKGROUPS / gridWorkgroups);
+  const affordable = Math.floor(keyBlocks / MIN_KEY_BLOCKS_PER_SPLIT);
+  return Math.max(1, Math.min(wanted, affordable, MAX_SPLITS));
+}
+
+export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number}): LaunchPlan {
+  const kvHeads = spec.numHeadsQ / spec.groupSize;
+  const gridOf = (t: TileConfig) => queryBlocks(spec, t) * kvHeads * spec.batch;
+  let tiles = chooseTileConfig(
+      spec.headDim, packedRows(spec), limits.maxComputeWorkgroupStorageSize, env().getString(TILES_FLAG));
+  // A grid too small to fill the GPU takes half-height row blocks before it takes key splits: on the
+  // H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split 8 ways.
+  if (env().getString(TILES_FLAG) === '' && gridOf(tiles) < TARGET_WORKGROUPS && tiles.rm > 1) {
+    tiles = halfHeight(tiles);
+  }
+  const grid = gridOf(tiles);
+  const numSplits = chooseSplits(spec, tiles, grid);
+  return {tiles, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
+}
+
+export function planKey(plan: LaunchPlan): string {
+  return `${tileKey(plan.tiles)}_${plan.vec4Rows ? 'v4' : 'v1'}_${plan.numSplits > 1 ? 'split' : 'whole'}`;
+}
