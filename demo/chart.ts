@@ -49,3 +49,32 @@ export function chartSvg(points: SweepPoint[], xLabel: string): string {
              `<text x="${L + 380}" y="${T - 6}">✕ could not run (hover for why)</text></g>`);
   return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="time per call against sequence length">${parts.join('')}</svg>`;
 }
+
+/** Round tick values 0 … ≥ max, about five of them (steps of 1, 2 or 5 × 10^k). */
+function linearTicks(max: number): number[] {
+  const raw = max / 5, unit = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map(m => m * unit).find(s => s >= raw)!;
+  return Array.from({length: Math.ceil(max / step - 1e-9) + 1}, (_, i) => i * step);
+}
+
+/** The training panel's chart: loss per step, linear axes from 0, drawn while training runs. */
+export function lossChartSvg(losses: number[], steps: number): string {
+  if (losses.length === 0) return '<p class="muted">Press “Train” to draw the loss per step.</p>';
+  const ticks = linearTicks(Math.max(...losses.filter(Number.isFinite), 1e-3)), yHi = ticks[ticks.length - 1];
+  const xMax = Math.max(steps, 2);
+  const x = (step: number) => L + ((step - 1) / (xMax - 1)) * (W - L - R);
+  const y = (loss: number) => T + (1 - Math.min(loss, yHi) / yHi) * (H - T - B);
+  const parts: string[] = [];
+  for (const v of ticks) {
+    parts.push(`<line class="grid" x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/><text class="tick" x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${+v.toPrecision(3)}</text>`);
+  }
+  for (const s of linearTicks(xMax).filter(s => s >= 1 && s <= xMax)) {
+    parts.push(`<text class="tick" x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${s}</text>`);
+  }
+  parts.push(`<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">training step</text>`);
+  parts.push(`<text class="axis" x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">cross-entropy loss</text>`);
+  parts.push(`<polyline class="flash loss" points="${losses.map((l, i) => `${x(i + 1)},${y(l)}`).join(' ')}"/>`);
+  const last = losses.length;
+  parts.push(`<circle class="flash" cx="${x(last)}" cy="${y(losses[last - 1])}" r="3.5"><title>step ${last}: loss ${losses[last - 1].toFixed(4)}</title></circle>`);
+  return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="training loss per step">${parts.join('')}</svg>`;
+}

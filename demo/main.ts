@@ -1,16 +1,17 @@
 /**
  * The demo page: wires the backend picker, the presets, "Run both", the sweep and the heat-maps to the DOM.
  * Everything it measures is also exposed for the page test: body[data-state] ('loading' | 'idle' | 'running' |
- * 'done' | 'error') and window.__demoResult / __demoSweep / __demoHeatmap.
+ * 'done' | 'error') and window.__demoResult / __demoSweep / __demoHeatmap / __demoTraining.
  */
 import {activate, BackendName, BackendStatus, probeBackends} from './backends';
-import {chartSvg} from './chart';
+import {chartSvg, lossChartSvg} from './chart';
 import {compare, cpuReference, isFailure, RunOptions} from './compare';
-import {diff, errorText} from './format';
+import {diff, errorText, lossText} from './format';
 import {attentionWeights, heatmapSvg, MAP_CASES} from './heatmap';
 import {maxAbsDiff} from './measure';
 import {Config, configError, presetById, PRESETS, usefulFlops} from './presets';
 import {sweep, sweepLengths, SweepPoint} from './sweep';
+import {trainTinyModel} from './training';
 import {$, esc, resultHtml} from './view';
 
 declare global {
@@ -18,6 +19,7 @@ declare global {
     __demoResult?: unknown;
     __demoSweep?: unknown;
     __demoHeatmap?: unknown;
+    __demoTraining?: unknown;
     __demoBackends?: BackendStatus[];
     /** [step, ms since page start]: where the page spent its start-up. */
     __demoTimings?: Array<[string, number]>;
@@ -56,7 +58,7 @@ function clearErrors() {
 }
 function setBusy(on: boolean, cancellable = false) {
   busy = on;
-  for (const id of ['run', 'sweep', 'heatmap-draw']) $<HTMLButtonElement>(id).disabled = on;
+  for (const id of ['run', 'sweep', 'heatmap-draw', 'train']) $<HTMLButtonElement>(id).disabled = on;
   $<HTMLButtonElement>('cancel').disabled = !(on && cancellable);
   document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach(r => r.disabled = on || r.dataset.reason != null);
 }
@@ -185,6 +187,43 @@ async function runSweep() {
   }
 }
 
+async function runTraining() {
+  const steps = Math.round(num('train-steps'));
+  if (!(steps >= 2 && steps <= 1000)) return void showError(`training steps must be 2..1000, got ${$<HTMLInputElement>('train-steps').value}`);
+  clearErrors();
+  setBusy(true);
+  setState('running');
+  const bar = $<HTMLProgressElement>('train-progress'), text = $('train-status');
+  const losses: number[] = [];
+  bar.hidden = false;
+  bar.max = steps;
+  bar.value = 0;
+  $('train-result').innerHTML = '';
+  $('train-chart').innerHTML = lossChartSvg(losses, steps);
+  try {
+    const run = await trainTinyModel(steps, async (step, loss) => {
+      losses.push(loss);
+      bar.value = step + 1;
+      text.textContent = `step ${step + 1}/${steps} on ${backend} · loss ${loss.toFixed(3)}`;
+      $('train-chart').innerHTML = lossChartSvg(losses, steps);
+      await new Promise(resolve => setTimeout(resolve, 0));   // let the page paint the step
+    });
+    text.textContent = `trained ${steps} steps on ${run.backend} in ${(run.ms / 1000).toFixed(1)} s`;
+    $('train-result').innerHTML = `<p class="verdict">final loss <b data-testid="final-loss">${lossText(run.finalLoss)}</b> ` +
+        `(step 1: ${lossText(run.losses[0])})${run.leakedTensors ? `; <b>${run.leakedTensors} tensors leaked</b>` : ''}</p>`;
+    window.__demoTraining = run;
+    setState('done');
+  } catch (e) {
+    showError(`training on ${backend}: ${errorText(e)}`);
+    text.textContent = 'training failed (the error is above)';
+    window.__demoTraining = {backend, steps, losses, error: errorText(e)};
+    setState('error');
+  } finally {
+    bar.hidden = true;
+    setBusy(false);
+  }
+}
+
 async function drawHeatmaps() {
   const sq = Math.min(64, Math.max(1, num('map-sq'))), sk = Math.min(64, Math.max(1, num('map-sk')));
   const maps: number[][][] = [];
@@ -211,6 +250,7 @@ async function main() {
   $('sweep').addEventListener('click', () => void runSweep());
   $('cancel').addEventListener('click', () => { cancelled = true; status('cancelling after the current length…'); });
   $('heatmap-draw').addEventListener('click', () => void drawHeatmaps());
+  $('train').addEventListener('click', () => void runTraining());
   status('starting backends…', 'indeterminate');
   mark('bundle running');
   const statuses = await probeBackends();
@@ -225,6 +265,7 @@ async function main() {
   }
   await selectBackend(first.name);
   $('chart').innerHTML = chartSvg([], '');
+  $('train-chart').innerHTML = lossChartSvg([], 0);
 }
 
 void main();

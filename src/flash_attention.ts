@@ -5,7 +5,7 @@
  */
 import {engine, op, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {Fp8Tensor, quantizeFp8} from './fp8';
-import {setInputsToSave} from './gradient';
+import {backwardNeedsLse, setInputsToSave} from './gradient';
 import {asAttrs, FlashAttention} from './kernel_name';
 import {AttentionInput, FlashAttentionOptions, normalizeSpec} from './normalize_spec';
 import {kernelInputNames} from './spec';
@@ -22,7 +22,7 @@ export interface FlashAttentionWithLse {
 function flashAttention_(
     q: AttentionInput, k: AttentionInput, v: AttentionInput,
     options: FlashAttentionOptions = {}): FlashAttentionOutput|FlashAttentionWithLse {
-  const {spec, tensors, arrays} = normalizeSpec(q, k, v, options);
+  const {spec, tensors, arrays} = normalizeSpec(q, k, v, options, backwardNeedsLse());
   // Inputs in kernelInputNames order; cuSeqlens given as arrays are uploaded here, inside the op's scope.
   const inputs: Record<string, Tensor> = {};
   for (const name of kernelInputNames(spec)) inputs[name] = tensors[name] ?? tensor1d(arrays[name], 'int32');
@@ -36,7 +36,9 @@ function flashAttention_(
     const packed = quantizeFp8(output, {format: spec.oFormat!});
     output = new Fp8Tensor(packed.words, packed.shape, packed.format, spec.oScale, spec.layout === 'bshd' ? 2 : 1);
   }
-  return spec.returnLse ? {output, lse: outputs[1]} : output;
+  // An LSE written for the backward only stays out of the result (tfjs saved its own copy; this one
+  // is disposed with the op's scope).
+  return spec.returnLse && !spec.lseForBackwardOnly ? {output, lse: outputs[1]} : output;
 }
 
 /**

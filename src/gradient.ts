@@ -1,10 +1,11 @@
 /**
  * The gradient of FlashAttention (tf.grad / tf.grads / optimizers flow through the op).
- * FlashAttention-2 backward needs Q, K, V, O and the LSE: O is saved by the forward; the LSE is saved
- * when the forward returned it, otherwise one forward pass recomputes it (no Sq×Sk anywhere). The
- * FlashAttentionGrad kernel of the active backend then computes dQ, dK, dV (and dBias, dSlopes).
+ * FlashAttention-2 backward needs Q, K, V, O and the LSE. tfjs saves them when the forward runs under a
+ * gradient tape: the forward then always writes the LSE (spec.lseForBackwardOnly when the caller did not
+ * ask for it), so the backward never reruns the forward. The FlashAttentionGrad kernel of the active
+ * backend then computes dQ, dK, dV (and dBias, dSlopes), with no Sq×Sk anywhere.
  */
-import {engine, GradConfig, NamedAttrMap, Tensor, zeros} from '@tensorflow/tfjs-core';
+import {engine, getKernel, GradConfig, NamedAttrMap, Tensor, zeros} from '@tensorflow/tfjs-core';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from './kernel_name';
 import {FlashAttentionSpec, kernelInputNames} from './spec';
 
@@ -15,6 +16,15 @@ import {FlashAttentionSpec, kernelInputNames} from './spec';
 let inputsToSave: string[] = ['q', 'k', 'v'];
 export function setInputsToSave(spec: FlashAttentionSpec): void {
   inputsToSave = kernelInputNames(spec);
+}
+
+/**
+ * Whether a forward starting now must write its LSE for a backward: a gradient tape records it and the
+ * active backend has a FlashAttentionGrad kernel (elsewhere the backward cannot run anyway).
+ */
+export function backwardNeedsLse(): boolean {
+  const e = engine();
+  return e.isTapeOn() && getKernel(FlashAttentionGrad, e.backendName) != null;
 }
 
 export const flashAttentionGradConfig: GradConfig = {
@@ -33,11 +43,15 @@ export const flashAttentionGradConfig: GradConfig = {
     names.forEach((name, i) => (inputs[name] = saved[i]));
     const output = saved[names.length];
     const dys = Array.isArray(dy) ? dy : [dy];
-    // -- the LSE: saved, or recomputed by one forward pass --
-    const lse = spec.returnLse ? saved[names.length + 1] :
-        (engine().runKernel(FlashAttention, inputs, asAttrs({...spec, returnLse: true})) as Tensor[])[1];
+    // The LSE was saved with the output (the forward writes it under a tape, asked for or not).
+    const lse = saved[names.length + 1];
+    if (lse == null) {
+      throw new Error(`flashAttention: the forward saved no LSE for the backward ` +
+                      `(backend '${engine().backendName}' has no ${FlashAttentionGrad} kernel)`);
+    }
     const gradInputs: Record<string, Tensor> = {...inputs, output, dOutput: dys[0], lse};
-    if (spec.returnLse && dys[1] != null) gradInputs.dLse = dys[1];
+    // An LSE kept for the backward only never reached the caller, so its upstream gradient is zero.
+    if (!spec.lseForBackwardOnly && dys[1] != null) gradInputs.dLse = dys[1];
     const grads = engine().runKernel(FlashAttentionGrad, gradInputs, asAttrs(spec)) as Tensor[];
     const [dq, dk, dv] = grads;
     let next = 3;

@@ -200,8 +200,13 @@ function resolveDescale(
   return {kind: 'perHead', value: 1};
 }
 
+/**
+ * `backwardNeedsLse`: a gradient tape records this call and the backend has a gradient kernel (the op
+ * asks gradient.ts); the LSE is then written even when the caller did not ask for it.
+ */
 export function normalizeSpec(
-    q: AttentionInput, k: AttentionInput, v: AttentionInput, options: FlashAttentionOptions = {}): NormalizedCall {
+    q: AttentionInput, k: AttentionInput, v: AttentionInput, options: FlashAttentionOptions = {},
+    backwardNeedsLse = false): NormalizedCall {
   if (options == null || typeof options !== 'object') fail('options must be an object');
   const layout = options.layout ?? 'bshd';
   if (layout !== 'bshd' && layout !== 'bhsd' && layout !== 'thd') {
@@ -262,8 +267,8 @@ export function normalizeSpec(
   if (typeof softmaxScale !== 'number' || !Number.isFinite(softmaxScale)) {
     fail(`softmaxScale must be a finite number, got ${String(softmaxScale)}`);
   }
-  const returnLse = options.returnLse ?? false;
-  if (typeof returnLse !== 'boolean') fail(`returnLse must be a boolean, got ${String(returnLse)}`);
+  const lseAsked = options.returnLse ?? false;
+  if (typeof lseAsked !== 'boolean') fail(`returnLse must be a boolean, got ${String(lseAsked)}`);
 
   let biasStride: [number, number, number, number] = [0, 0, 0, 0];
   if (options.bias != null) {
@@ -315,6 +320,9 @@ export function normalizeSpec(
     if (backendOf(t) !== home) fail(`${name} lives on a different backend than q; move it with tf.tensor(await x.data()) first`);
   }
 
+  // FP8 inputs have no gradient, so their forward never keeps an LSE for one.
+  const lseForBackwardOnly = !lseAsked && backwardNeedsLse && fp8Mode === 'none';
+
   const rowOf = (info: InputInfo) => info.format ? fp8WordsPerRow(d) : d;
   const spec: FlashAttentionSpec = {
     layout, varlen, batch, numHeadsQ: hq, numHeadsK: hk, groupSize: hq / hk, headDim: d,
@@ -327,7 +335,7 @@ export function normalizeSpec(
     causal, softmaxScale,
     bias: options.bias != null ? 'matrix' : 'none', biasStrides: biasStride,
     alibi, alibiBatchStride: alibi === 'perBatchHead' ? hq : 0,
-    returnLse,
+    returnLse: lseAsked || lseForBackwardOnly, lseForBackwardOnly,
     fp8Mode, qFormat: qi.format, kFormat: ki.format, vFormat: vi.format,
     qDescaleKind: qd.kind, kDescaleKind: kd.kind, vDescaleKind: vd.kind,
     qDescale: qd.value, kDescale: kd.value, vDescale: vd.value,

@@ -57,7 +57,17 @@ export interface FlashAttentionSpec {
   /** Stride of the batch axis in the slopes tensor (0 for per-head slopes). */
   readonly alibiBatchStride: number;
 
+  /**
+   * The kernel writes the LSE as its second output: the caller asked for it (the returnLse option), or
+   * it is kept for the backward only (lseForBackwardOnly).
+   */
   readonly returnLse: boolean;
+  /**
+   * A gradient tape records this call and the caller did not ask for the LSE: the kernel still writes it,
+   * tfjs saves it with the output for the backward (which then needs no second forward), and the op
+   * returns the output alone. Never set outside a tape, so a plain forward writes no LSE unasked.
+   */
+  readonly lseForBackwardOnly: boolean;
 
   readonly fp8Mode: Fp8Mode;
   readonly qFormat: Fp8Format | null;

@@ -6,6 +6,8 @@ import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import {flashAttention, quantizeFp8} from '../src/index';
 import type {FlashAttentionOptions} from '../src/flash_attention';
+import {FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
+import type {FlashAttentionSpec} from '../src/spec';
 import type {AttentionCase} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
 import {biasIndexer, broadcastBias, cumulativeSeqlens, fail, geometry, layoutIndex, layoutShape, randomData, toLayout} from './harness';
@@ -112,9 +114,123 @@ export async function runGradCase(c: AttentionCase, seed: string): Promise<void>
   }
 }
 
+interface Launch {
+  kernel: string;
+  spec: FlashAttentionSpec;
+  inputs: string[];
+  outputs: number;
+}
+
+/** Runs f with the active backend's FlashAttention and FlashAttentionGrad kernels wrapped, recording each launch. */
+function recordLaunches<T>(f: () => T): {result: T, launches: Launch[]} {
+  const launches: Launch[] = [];
+  const configs = [FlashAttention, FlashAttentionGrad].map(name => tf.getKernel(name, tf.getBackend())!);
+  const originals = configs.map(config => config.kernelFunc);
+  configs.forEach((config, i) => {
+    config.kernelFunc = args => {
+      const out = originals[i](args);
+      launches.push({kernel: config.kernelName, spec: args.attrs as unknown as FlashAttentionSpec,
+                     inputs: Object.keys(args.inputs).filter(n => args.inputs[n] != null), outputs: Array.isArray(out) ? out.length : 1});
+      return out;
+    };
+  });
+  try {
+    return {result: f(), launches};
+  } finally {
+    configs.forEach((config, i) => (config.kernelFunc = originals[i]));
+  }
+}
+
+/** The forward keeps its LSE for the backward only while a gradient tape records it. */
+function defineSavedLseTests(): void {
+  const shape = [1, 12, 2, 8];
+  const withInputs = async (body: (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => Promise<void>|void) => {
+    const q = tf.randomNormal(shape, 0, 1, 'float32', 1), k = tf.randomNormal(shape, 0, 1, 'float32', 2);
+    const v = tf.randomNormal(shape, 0, 1, 'float32', 3);
+    try {
+      await body(q, k, v);
+    } finally {
+      tf.dispose([q, k, v]);
+    }
+  };
+  const kernels = (launches: Launch[]) => launches.map(l => l.kernel).join(', ');
+
+  it('outside a gradient tape the forward writes no LSE it was not asked for (one output, no copy)', () => withInputs(async (q, k, v) => {
+    const before = tf.memory().numTensors;
+    const {result, launches} = recordLaunches(() => flashAttention(q, k, v, {causal: true}));
+    expect(result).to.be.instanceOf(tf.Tensor);
+    expect(kernels(launches)).to.equal(FlashAttention);
+    expect(launches[0].spec.returnLse).to.equal(false);
+    expect(launches[0].spec.lseForBackwardOnly).to.equal(false);
+    expect(launches[0].outputs).to.equal(1);
+    expect(tf.memory().numTensors).to.equal(before + 1);
+    (result as tf.Tensor).dispose();
+    const inTidy = recordLaunches(() => tf.tidy(() => tf.sum(flashAttention(q, k, v) as tf.Tensor)));
+    expect(inTidy.launches.map(l => l.spec.returnLse)).to.deep.equal([false]);
+    inTidy.result.dispose();
+    expect(tf.memory().numTensors).to.equal(before);
+  }));
+
+  for (const returnLse of [false, true]) {
+    const what = returnLse ? 'with returnLse' : 'without returnLse';
+    it(`tf.grads ${what}: one forward, whose saved LSE the backward reads (no second forward), no leak`, () => withInputs(async (q, k, v) => {
+      const dOut = tf.randomNormal(shape, 0, 1, 'float32', 4);
+      const before = tf.memory().numTensors;
+      const seen: unknown[] = [];
+      const {result: grads, launches} = recordLaunches(() => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+        const r = flashAttention(a, b, c, {causal: true, returnLse});
+        seen.push(r);
+        const output = returnLse ? (r as unknown as {output: tf.Tensor}).output : r as tf.Tensor;
+        return tf.sum(tf.mul(output, dOut)) as tf.Scalar;
+      })([q, k, v]));
+      // The caller sees exactly what a forward outside the tape gives.
+      if (returnLse) expect(Object.keys(seen[0] as object).sort()).to.deep.equal(['lse', 'output']);
+      else expect(seen[0]).to.be.instanceOf(tf.Tensor);
+      expect(kernels(launches)).to.equal(`${FlashAttention}, ${FlashAttentionGrad}`);
+      expect(launches[0].spec.returnLse).to.equal(true);
+      expect(launches[0].spec.lseForBackwardOnly).to.equal(!returnLse);
+      expect(launches[0].outputs).to.equal(2);
+      // An LSE the caller never saw has no upstream gradient to pass on.
+      expect(launches[1].inputs.includes('dLse')).to.equal(returnLse);
+      // The same gradients as from the LSE of a separate forward (returnLse, so the kernel writes it there too).
+      const want = tf.tidy(() => {
+        const {output, lse} = flashAttention(q, k, v, {causal: true, returnLse: true});
+        return tf.engine().runKernel(FlashAttentionGrad, {q, k, v, output: output as tf.Tensor, lse, dOutput: dOut},
+                                     launches[1].spec as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      });
+      for (let i = 0; i < 3; i++) expect(Array.from(await grads[i].data())).to.deep.equal(Array.from(await want[i].data()));
+      tf.dispose([...grads, ...want]);
+      expect(tf.memory().numTensors).to.equal(before);
+      dOut.dispose();
+    }));
+  }
+
+  it('no leak when the recorded forward is not on the gradient\'s path, or inside tf.tidy / tf.valueAndGrads', () => withInputs(async (q, k, v) => {
+    const before = tf.memory().numTensors;
+    const loss = (a: tf.Tensor) => {
+      flashAttention(k, a, v, {causal: true});                 // recorded on the tape, then pruned
+      flashAttention(a, k, v, {returnLse: true});              // its LSE and output unused
+      return tf.sum(flashAttention(a, k, v) as tf.Tensor) as tf.Scalar;
+    };
+    const g = tf.tidy(() => tf.grad(loss)(q));
+    g.dispose();
+    const {value, grads} = tf.valueAndGrads((a: tf.Tensor) => loss(a))([q]);
+    tf.dispose([value, ...grads]);
+    expect(tf.memory().numTensors).to.equal(before);
+  }));
+
+  it('the gradient through a used LSE still flows (d lse / d q is not zero)', () => withInputs(async (q, k, v) => {
+    const g = tf.grad((a: tf.Tensor) => tf.sum(flashAttention(a, k, v, {returnLse: true}).lse) as tf.Scalar)(q);
+    const size = tf.max(tf.abs(g));
+    expect((await size.data())[0]).to.be.greaterThan(1e-3);
+    tf.dispose([g, size]);
+  }));
+}
+
 export function defineGradTests(seed: string): void {
   describe('gradients vs the float64 hand-differentiated oracle', () => {
     for (const c of GRAD_CASES) it(c.name, async () => void await runGradCase(c, seed));
+    describe('the LSE saved for the backward', defineSavedLseTests);
     defineTrainingTests();
     it('FP8 inputs are forward-only: asking for their gradient is a clear error', () => {
       const q = tf.randomNormal([1, 4, 1, 8]), k = tf.randomNormal([1, 4, 1, 8]);

@@ -4,8 +4,11 @@
 // the page reports (window.__demoResult) against the CPU reference, and the heat-maps' masking. A backend the
 // page greys out (no browser support, or no FlashAttention kernel yet) is reported as skipped with the page's
 // reason. Then a tiny sweep on cpu (chart, progress, composition-over-cap marker), the outputs of all backends
-// against the cpu run's, and no console errors or requests beyond localhost. Screenshots go to
-// artifacts/. Last line: "page: N passed, M failed".
+// against the cpu run's, the training panel on cpu (the README's tiny model trained through the op's gradient: the
+// loss must fall below a fifth of its start; with the attention gradients zeroed it only halves; PAGE_TRAIN=cpu,webgpu
+// adds webgpu, about a minute on SwiftShader, mostly compiling tfjs's own ops), and no console errors or requests
+// beyond localhost.
+// Screenshots go to artifacts/. Last line: "page: N passed, M failed".
 import puppeteer from 'puppeteer-core';
 import {existsSync, mkdirSync} from 'node:fs';
 import {join} from 'node:path';
@@ -16,6 +19,9 @@ import {serveStatic} from '../../scripts/serve_demo.mjs';
 const BACKENDS = ['webgl', 'webgpu', 'cpu'];
 const SHAPE = {b: 1, h: 2, hkv: 2, sq: 24, sk: 40, d: 16, causal: true};
 const TOL = 1e-4;
+// Training panel: steps per backend (working gradients bring the loss near 0 by then), and where to train.
+const TRAIN_STEPS = 40;
+const TRAIN_BACKENDS = (process.env.PAGE_TRAIN || 'cpu').split(',').map(s => s.trim());
 const artifacts = join(root, 'artifacts');
 mkdirSync(artifacts, {recursive: true});
 const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -33,11 +39,12 @@ function check(name, problems) {
   }
 }
 
+const WATCHDOG_S = 170 + 120 * TRAIN_BACKENDS.filter(b => b !== 'cpu').length;
 const watchdog = setTimeout(() => {
-  console.log('  ✖ the page test ran over 170 s');
+  console.log(`  ✖ the page test ran over ${WATCHDOG_S} s`);
   console.log(`page: ${passed} passed, ${failed + 1} failed`);
   process.exit(1);
-}, 170_000);
+}, WATCHDOG_S * 1000);
 
 const t0 = Date.now();
 const dir = await buildDemo();
@@ -177,6 +184,46 @@ try {
     await page.evaluate(() => document.getElementById('result-section').scrollIntoView());
     await page.screenshot({path: join(artifacts, 'demo-error.png')});
     check(`${lastBackend}: the op's error for Hq = 4, Hk = 3 is shown in the page`, problems);
+  }
+  // The training panel, on each backend of TRAIN_BACKENDS the page offers (cpu first: the page is already there).
+  for (const name of TRAIN_BACKENDS.filter(n => lastBackend && statuses.some(s => s.name === n && !s.reason))) {
+    const problems = [], tt = Date.now();
+    if (!(await page.$eval(`#backend-${name}`, r => r.checked))) {
+      await page.click(`#backend-${name}`);
+      await page.waitForFunction(n => document.querySelector(`#backend-${n}`).checked, {}, name);
+      await settled();
+    }
+    await setFields({'train-steps': TRAIN_STEPS});
+    await page.evaluate(() => {   // records every value the training progress bar shows
+      const bar = document.getElementById('train-progress');
+      window.__demoTraining = null;
+      window.__trainSeen = [];
+      new MutationObserver(() => { if (!bar.hidden) window.__trainSeen.push(bar.value); }).observe(bar, {attributes: true});
+    });
+    await page.click('#train');
+    await page.waitForFunction(() => document.body.dataset.state === 'running' || window.__demoTraining, {timeout: 10_000});
+    await settled(150_000);
+    const run = await page.evaluate(() => window.__demoTraining);
+    const seen = await page.evaluate(() => window.__trainSeen);
+    const losses = run?.losses ?? [];
+    const mean = xs => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const first = mean(losses.slice(0, 5)), last = mean(losses.slice(-5));
+    if (run?.error) problems.push(`training failed: ${run.error}`);
+    if (run?.backend !== name) problems.push(`trained on ${run?.backend}`);
+    if (losses.length !== TRAIN_STEPS || !losses.every(Number.isFinite)) problems.push(`losses: ${JSON.stringify(losses)}`);
+    else if (!(last < first / 5)) problems.push(`the loss did not fall below a fifth: first 5 steps ${first.toFixed(3)}, last 5 ${last.toFixed(3)} (${losses.map(l => l.toFixed(2)).join(' ')})`);
+    if (run?.leakedTensors !== 0) problems.push(`tensors leaked by training: ${run?.leakedTensors}`);
+    const shown = await page.evaluate(() => ({
+      final: document.querySelector('[data-testid=final-loss]')?.textContent,
+      points: document.querySelector('#train-chart polyline.loss')?.getAttribute('points').trim().split(/\s+/).length ?? 0}));
+    const shownLoss = Number(shown.final);
+    if (!(Math.abs(shownLoss - run?.finalLoss) <= 1e-4 + 1e-2 * Math.abs(run?.finalLoss))) problems.push(`final loss shown: ${shown.final}, run: ${run?.finalLoss}`);
+    if (shown.points !== TRAIN_STEPS) problems.push(`the loss curve has ${shown.points} points`);
+    if (!(seen.includes(1) && seen.includes(Math.floor(TRAIN_STEPS / 2)))) problems.push(`the training progress bar did not step: ${JSON.stringify(seen)}`);
+    await page.evaluate(() => document.getElementById('train-section').scrollIntoView());
+    await page.screenshot({path: join(artifacts, `demo-train-${name}.png`)});
+    check(`${name}: the training panel trains the tiny model ${TRAIN_STEPS} steps, loss ${first.toFixed(2)} → ${last.toFixed(2)} (${((Date.now() - tt) / 1000).toFixed(1)} s)`,
+          problems.slice(0, 8));
   }
   if (heads.cpu && Object.keys(heads).length > 1) {
     const problems = [];
