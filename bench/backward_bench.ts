@@ -5,7 +5,7 @@
  * Contenders (the VJP with upstream gradient dO: tf.grads(attention)([q, k, v], dO), gradients for q, k and v; no
  * scalar loss, whose tfjs Sum gradient would upload a CPU-made ones(q.shape) tensor into every contender's time):
  *   composition   tf.grads through matMul → softmax → matMul ([B, H, S, S] scores, forward + backward)
- *   flash tf.grads tf.grads through flashAttention: its forward, the LSE-recomputing forward, FlashAttentionGrad
+ *   flash tf.grads tf.grads through flashAttention: its forward (which keeps the LSE under the tape), FlashAttentionGrad
  *   flash kernel  the FlashAttentionGrad kernel alone (output and LSE computed once beforehand)
  * Timing: after warm-up, each contender runs N times (interleaved). Per run: `wall` = performance.now() from the
  * call until queue.onSubmittedWorkDone() after a forced submit (queue idle before), and `gpu` = tf.time().kernelMs
@@ -16,7 +16,8 @@
  *              --external:webgpu --main-fields=module,main --outfile=artifacts/bench/backward_bench.mjs \
  *              --banner:js="import {createRequire as __cr} from 'module'; const require = __cr(import.meta.url);"
  *   H100:    bash ../shared/gpu/pack.sh artifacts/bench/backward_bench.mjs; bash .gpu/run.sh [options]
- * Options: --b N --h N --s N --d N (default 1 8 4096 64), --causal, --runs N (≥ 10), --warmup N, --no-composition.
+ * Options: --b N --h N --s N --d N (default 1 8 4096 64), --causal, --runs N (≥ 10), --warmup N, --warmup-ms MS
+ * (default 1000: warm-up lasts at least that long), --no-composition.
  */
 import './webgpu_setup';
 import * as tf from '@tensorflow/tfjs-core';
@@ -92,7 +93,7 @@ const kernelOnly = () => tf.engine().runKernel(FlashAttentionGrad, {q, k, v, out
 interface Contender { name: string; run: () => tf.Tensor[] }
 const contenders: Contender[] = [
   {name: 'flash kernel (FlashAttentionGrad alone)', run: kernelOnly},
-  {name: 'flash tf.grads (fwd + LSE fwd + bwd)', run: () => flashGrads([q, k, v])},
+  {name: 'flash tf.grads (fwd + bwd)', run: () => flashGrads([q, k, v])},
 ];
 if (!argv.includes('--no-composition')) contenders.push({name: 'composition tf.grads (fwd + bwd)', run: () => compGrads([q, k, v])});
 
@@ -101,7 +102,17 @@ for (const c of contenders) {
   wall[c.name] = [];
   gpu[c.name] = [];
 }
-for (let r = 0; r < WARMUP + RUNS; r++) {
+// Warm-up lasts at least WARMUP_MS as well: GPUs raise their clocks only under sustained load (the H100
+// idles at 345 MHz), and a count-only warm-up gave bimodal samples there.
+const WARMUP_MS = num('--warmup-ms', 1000);
+const warmStart = performance.now();
+for (let n = 0; n < WARMUP || performance.now() - warmStart < WARMUP_MS; n++) {
+  for (const c of contenders) {
+    tf.dispose(c.run());
+    await settle();
+  }
+}
+for (let r = WARMUP; r < WARMUP + RUNS; r++) {
   for (const c of contenders) {
     await settle();
     const t0 = performance.now();

@@ -60,11 +60,16 @@ export function sideInputNames(spec: FlashAttentionSpec): SideInput[] {
 // -- snippets --
 
 /**
- * loadRow_X(base, d): elements d..d+3 of the row at \`base\` of tensor X as floats, 0 past D. With
- * vec4 rows (float32, D % 4 == 0: X is bound as array<vec4<f32>>) one load; FP8 words hold 4 codes.
+ * Reading elements d..d+3 of the row at \`base\` of tensor X, 0 past D, in two steps so that a block's
+ * device reads can all be in flight before any of them is used (stageRows):
+ *   loadRaw_X(base, d) -> Raw_X     the device read: a vec4 (float32; one load when X is bound as
+ *                                   array<vec4<f32>>, D % 4 == 0) or one FP8 word of 4 codes, bytes past
+ *                                   D zeroed (code 0 is +0 in both formats)
+ *   decodeRaw_X(raw) -> vec4<f32>   the values (FP8 codes decoded)
+ *   loadRow_X(base, d)              both at once
  */
 function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean): string {
-  const body = format == null && vec4Rows ? `
+  const raw = format == null && vec4Rows ? `
   if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
   return ${name}[(base + d) / 4];` : format == null ? `
   var r = vec4<f32>(0.0);
@@ -72,10 +77,18 @@ function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean): str
     if (d + e < uniforms.headDim) { r[e] = ${name}[base + d + e]; }
   }
   return r;` : `
-  if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
-  let codes = fp8DecodeWord_${format}(bitcast<u32>(${name}[base + d / 4]));
-  return select(codes, vec4<f32>(0.0), vec4<i32>(d) + vec4<i32>(0, 1, 2, 3) >= vec4<i32>(uniforms.headDim));`;
-  return `fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> {${body}\n}`;
+  if (d >= uniforms.headDim) { return 0u; }
+  let word = bitcast<u32>(${name}[base + d / 4]);
+  let valid = uniforms.headDim - d;
+  return select(word & ((1u << (8u * u32(valid))) - 1u), word, valid >= 4);`;
+  const type = format == null ? 'vec4<f32>' : 'u32';
+  const decode = format == null ? 'raw' : `fp8DecodeWord_${format}(raw)`;
+  return `
+alias Raw_${name} = ${type};
+fn loadRaw_${name}(base : i32, d : i32) -> Raw_${name} {${raw}
+}
+fn decodeRaw_${name}(raw : Raw_${name}) -> vec4<f32> { return ${decode}; }
+fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> { return decodeRaw_${name}(loadRaw_${name}(base, d)); }`;
 }
 
 /** descale_X(head): per-head tensor, else the scalar uniform (1 when X is float32). */
@@ -148,20 +161,18 @@ function stageRows(name: 'k'|'v', first: string): string {
     for (var u = 0; u < KV_LOADS; u++) {
       let idx = tid + u * THREADS;
       let key = ${first} + idx / D4;
-      var value = vec4<f32>(0.0);
-      if (idx < BLOCK_N * D4 && key < lenK) {
-        value = loadRow_${name}(${name}Base + key * uniforms.${name}StrideS, (idx % D4) * 4) * ${name}LoadScale;
-      }
-      staged${name.toUpperCase()}[u] = value;
+      var raw = Raw_${name}();
+      if (idx < BLOCK_N * D4 && key < lenK) { raw = loadRaw_${name}(${name}Base + key * uniforms.${name}StrideS, (idx % D4) * 4); }
+      staged${name.toUpperCase()}[u] = raw;
     }`;
 }
 
-/** The staged block into workgroup memory (kvTile), same element order as stageRows. */
-function storeStaged(staged: string): string {
+/** The staged block, decoded and descaled, into workgroup memory (kvTile), in stageRows's order. */
+function storeStaged(name: 'k'|'v'): string {
   return `
     for (var u = 0; u < KV_LOADS; u++) {
       let idx = tid + u * THREADS;
-      if (idx < BLOCK_N * D4) { kvTile[(idx / D4) * ROW + idx % D4] = ${staged}[u]; }
+      if (idx < BLOCK_N * D4) { kvTile[(idx / D4) * ROW + idx % D4] = decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale; }
     }`;
 }
 
@@ -338,8 +349,8 @@ fn main(index : i32) {
   kBegin = split * perSplit * BLOCK_N;
   kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
   // K/V blocks travel device → registers (staged*) → workgroup memory, one stage ahead of their use.
-  var stagedK = array<vec4<f32>, KV_LOADS>();
-  var stagedV = array<vec4<f32>, KV_LOADS>();
+  var stagedK = array<Raw_k, KV_LOADS>();
+  var stagedV = array<Raw_v, KV_LOADS>();
   if (kBegin < kEnd) {${stageRows('k', 'kBegin')}
   }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
@@ -348,7 +359,7 @@ fn main(index : i32) {
 
     // -- load K -- (its device reads were issued during the previous block's P·V)
     workgroupBarrier();
-    ${storeStaged('stagedK')}
+    ${storeStaged('k')}
     workgroupBarrier();
     // -- prefetch V -- into registers: the device reads overlap Q·Kᵀ and the softmax
     ${stageRows('v', 'n0')}
@@ -397,7 +408,7 @@ fn main(index : i32) {
     }
 
     // -- load V -- (every K read finished before the barrier above)
-    ${storeStaged('stagedV')}
+    ${storeStaged('v')}
     workgroupBarrier();
     // -- prefetch the next K -- (overlaps P·V)
     if (n0 + BLOCK_N < kEnd) {${stageRows('k', 'n0 + BLOCK_N')}

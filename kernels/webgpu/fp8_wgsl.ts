@@ -5,8 +5,9 @@
  *   fp8Encode_<format>(x) -> u32             round_to_nearest_even(clamp(x, ±FP8_MAX)); NaN keeps its
  *                                            sign on e4m3fn (0x7f/0xff), is 0x80 on e4m3fnuz; a zero
  *                                            result keeps the sign on e4m3fn (-0 = 0x80), not on fnuz
- * Powers of two are built with ldexp (exact), signs and NaNs are read from the bits (so a GPU that
- * flushes subnormals or folds NaN compares still gets the same codes). Needs tfjs's uniforms.NAN.
+ * Powers of two are built with ldexp or from exponent bits (exact), signs and NaNs are read from the
+ * bits (so a GPU that flushes subnormals or folds NaN compares still gets the same codes). Needs tfjs's
+ * uniforms.NAN.
  */
 import {Fp8Format, fp8Max} from '../../src/spec';
 
@@ -32,11 +33,13 @@ export function fp8CodecSnippet(format: Fp8Format): string {
   const {bias, max, isNan, nanCode, zeroCode} = traits[format];
   return `
 fn fp8Decode_${format}(code : u32) -> f32 {
-  if (${isNan}) { return uniforms.NAN; }
   let e = (code >> 3u) & 0xfu;
   let m = code & 7u;
-  let magnitude = f32(select(m, m + 8u, e > 0u)) * ldexp(1.0, i32(max(e, 1u)) - ${bias + 3});
-  return select(magnitude, -magnitude, (code & 0x80u) != 0u);
+  // 2^(max(e, 1) - bias - 3) built from its exponent bits: always a normal float32, so exact everywhere.
+  let quantum = bitcast<f32>((max(e, 1u) + ${127 - bias - 3}u) << 23u);
+  let magnitude = f32(select(m, m + 8u, e > 0u)) * quantum;
+  // Branch-free: this runs 4 times per loaded word, inside the K/V load of every key block.
+  return select(select(magnitude, -magnitude, (code & 0x80u) != 0u), uniforms.NAN, ${isNan});
 }
 
 fn fp8DecodeWord_${format}(word : u32) -> vec4<f32> {
