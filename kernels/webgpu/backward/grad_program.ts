@@ -28,6 +28,7 @@
 import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
+import {unrollLoops} from '../unroll';
 import {uniformDeclaration} from '../uniforms';
 import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
 import {gradUniforms} from './grad_uniforms';
@@ -103,11 +104,88 @@ function tileLoader(pair: [string, string], tensors: [string, string], strides: 
   return `fn load_${pair[0]}${pair[1]}(tid : i32) {${body}\n}`;
 }
 
+/**
+ * The streamed operand pair of a pass (Q_i, dO_i for dK/dV; K_j, V_j for dQ) in two stages, so that a
+ * block's device reads are in flight while the previous block is being computed:
+ *   stage: device → this thread's registers (stagedA, stagedB): vec4 u of the thread is tile element
+ *          tid + u·THREADS (row idx / D4, column idx % D4), rows past the sequence 0 — the same values
+ *          and tile positions as tileLoader, so the tiles (and every result) are bit-identical;
+ *   store: registers → workgroup tiles, between two barriers.
+ * `bases` are the row-0 offsets of the two tensors and `rows` the valid row count of the staged block.
+ */
+interface StreamedPair {
+  names: [string, string];
+  tensors: [string, string];
+  strides: [string, string];
+}
+
+function stageStreamed(p: StreamedPair, bases: [string, string], rows: string): string {
+  return `
+      for (var u = 0; u < STREAM_LOADS; u++) {
+        let idx = tid + u * THREADS;
+        let r = idx / D4;
+        var x0 = vec4<f32>(0.0);
+        var x1 = vec4<f32>(0.0);
+        if (idx < STREAM_BLOCK * D4 && r < ${rows}) {
+          x0 = loadRow_${p.tensors[0]}(${bases[0]} + r * uniforms.${p.strides[0]}, (idx % D4) * 4);
+          x1 = loadRow_${p.tensors[1]}(${bases[1]} + r * uniforms.${p.strides[1]}, (idx % D4) * 4);
+        }
+        stagedA[u] = x0;
+        stagedB[u] = x1;
+      }`;
+}
+
+function storeStreamed(p: StreamedPair): string {
+  return `
+    for (var u = 0; u < STREAM_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      if (idx < STREAM_BLOCK * D4) {
+        ${p.names[0]}Tile[(idx / D4) * ROW + idx % D4] = stagedA[u];
+        ${p.names[1]}Tile[(idx / D4) * ROW + idx % D4] = stagedB[u];
+      }
+    }`;
+}
+
+/** lse_i (log2 units) and D_i of rows [m, m + BLOCK_M) of head h into registers, as loadRowStats computes them. */
+function stageRowStats(h: string, m: string): string {
+  return `
+      for (var u = 0; u < STATS_LOADS; u++) {
+        let r = tid + u * THREADS;
+        var l = -uniforms.INFINITY;
+        var dd = 0.0;
+        if (r < BLOCK_M && ${m} + r < lenQ) {
+          let at = (startQ + ${m} + r) * uniforms.lseStrideS + b * uniforms.lseStrideB + ${h} * uniforms.lseStrideH;
+          l = stats[at] * LOG2E;
+          dd = stats[uniforms.deltaOffset + at];
+        }
+        stagedLse[u] = l;
+        stagedDelta[u] = dd;
+      }`;
+}
+
+function storeRowStats(): string {
+  return `
+    for (var u = 0; u < STATS_LOADS; u++) {
+      let r = tid + u * THREADS;
+      if (r < BLOCK_M) {
+        lseRow[r] = stagedLse[u];
+        deltaRow[r] = stagedDelta[u];
+      }
+    }`;
+}
+
 export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
   const dkdv = t.pass === 'dkdv';
   const qShared = dkdv ? t.streamedShared : t.residentShared;
   const kShared = dkdv ? t.residentShared : t.streamedShared;
   const hasAlibi = spec.alibi !== 'none';
+  // The streamed block of each loop iteration travels device → registers (staged*) → workgroup memory one
+  // iteration ahead of its use: its device reads are issued right after the previous block reached the
+  // tiles and overlap that block's math (recompute, both accumulations) instead of stalling the loop.
+  const streamedShared = t.streamedShared;
+  const streamed: StreamedPair = dkdv ?
+      {names: ['q', 'dO'], tensors: ['q', 'dOutput'], strides: ['qStrideS', 'oStrideS']} :
+      {names: ['k', 'v'], tensors: ['k', 'v'], strides: ['kStrideS', 'vStrideS']};
   const seqBounds = spec.varlen ? `
     startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
     startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` : '';
@@ -174,6 +252,15 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   }
 }`;
 
+  const stageNext = dkdv ? (streamedShared ? stageStreamed(streamed, [
+    '(startQ + stageM) * uniforms.qStrideS + b * uniforms.qStrideB + stageH * uniforms.qStrideH',
+    '(startQ + stageM) * uniforms.oStrideS + b * uniforms.oStrideB + stageH * uniforms.oStrideH',
+  ], 'min(BLOCK_M, lenQ - stageM)') : '') + stageRowStats('stageH', 'stageM') :
+      (streamedShared ? stageStreamed(streamed, [
+        '(startK + stageN) * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH',
+        '(startK + stageN) * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH',
+      ], 'min(BLOCK_N, lenK - stageN)') : '');
+
   const body = dkdv ? `
   // -- dK/dV pass: (b, g, key block) --
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
@@ -205,6 +292,13 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   // workgroup-uniform values: private variables would fail WGSL's uniformity analysis.)
   var mStart = 0;
   if (CAUSAL) { mStart = (max(0, n0 - (lenK - lenQ)) / BLOCK_M) * BLOCK_M; }
+  // The iterations run over (query head h of the group, row block m0) in order; stageNext stages the
+  // streamed block (Q_i, dO_i when in workgroup memory, lse_i, D_i) of iteration (stageH, stageM).
+  let hEnd = (g + 1) * uniforms.groupSize;
+  if (mStart < lenQ) {
+    let stageH = g * uniforms.groupSize;
+    let stageM = mStart;${stageNext}
+  }
   for (var hh = 0; hh < uniforms.groupSize; hh++) {
     let h = g * uniforms.groupSize + hh;
     ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
@@ -213,10 +307,17 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
       qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
       dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
       rowsQ = min(BLOCK_M, lenQ - m0);
+      // -- this block into the tiles -- (its device reads were issued during the previous iteration)
+      workgroupBarrier();${streamedShared ? storeStreamed(streamed) : ''}${storeRowStats()}
       workgroupBarrier();
-      load_qdO(tid);
-      loadRowStats(tid, b, h, m0, startQ, lenQ);
-      workgroupBarrier();
+      // -- prefetch the next iteration's block -- (the next row block, else the next head's first)
+      {
+        var stageH = h;
+        var stageM = m0 + BLOCK_M;
+        if (stageM >= lenQ) { stageH = h + 1; stageM = mStart; }
+        if (stageH < hEnd) {${stageNext}
+        }
+      }
       ${recompute}
       ${storeTile('s')}
       workgroupBarrier();
@@ -280,13 +381,21 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   var dq = array<array<vec4<f32>, DC>, RA>();
   var kEnd = lenK;
   if (CAUSAL) { kEnd = clamp(m0 + min(BLOCK_M, lenQ - m0) + lenK - lenQ, 0, lenK); }
+  // stageNext stages K_j, V_j of the key block at stageN (when they live in workgroup memory).
+  if (0 < kEnd) {
+    let stageN = 0;${stageNext}
+  }
   for (var n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
     kBase = (startK + n0) * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH;
     vBase = (startK + n0) * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH;
     rowsK = min(BLOCK_N, lenK - n0);
+    // -- K_j, V_j into the tiles -- (their device reads were issued during the previous block)
+    workgroupBarrier();${streamedShared ? storeStreamed(streamed) : ''}
     workgroupBarrier();
-    load_kv(tid);
-    workgroupBarrier();
+    // -- prefetch the next key block --
+    if (n0 + BLOCK_N < kEnd) {
+      let stageN = n0 + BLOCK_N;${stageNext}
+    }
     ${recompute}
     ${storeTile('dp')}
     workgroupBarrier();
@@ -325,7 +434,18 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
     result[partialAt] = total;
   }` : ''}`;
 
-  return `
+  // Per-thread register counts of the staged block, derived from the tiles (and used to unroll the u loops).
+  const streamBlock = dkdv ? t.blockM : t.blockN;
+  const streamLoads = Math.ceil(streamBlock * t.dPad / 4 / GRAD_THREADS);
+  const statsLoads = Math.ceil(t.blockM / GRAD_THREADS);
+  const staged = [
+    streamedShared ? `var stagedA = array<vec4<f32>, STREAM_LOADS>();
+  var stagedB = array<vec4<f32>, STREAM_LOADS>();` : '',
+    dkdv ? `var stagedLse = array<f32, STATS_LOADS>();
+  var stagedDelta = array<f32, STATS_LOADS>();` : '',
+  ].filter(x => x !== '').join('\n  ');
+  // Every staged-array index must be a constant so the arrays stay in registers: the u loops are unrolled.
+  return unrollLoops(`
 const D4 : i32 = ${t.dPad / 4};
 const ROW : i32 = D4 + ${GRAD_ROW_PAD_VEC4};
 const BLOCK_M : i32 = ${t.blockM};
@@ -335,6 +455,9 @@ const RMS : i32 = BLOCK_M / 8;                   // S-tile rows per thread
 const RNS : i32 = BLOCK_N / 16;                  // S-tile keys per thread
 const RA : i32 = ${dkdv ? 'BLOCK_N' : 'BLOCK_M'} / 16;   // accumulator rows (keys) per thread
 const DC : i32 = D4 / 8;                         // accumulator vec4 columns per thread
+const STREAM_BLOCK : i32 = ${dkdv ? 'BLOCK_M' : 'BLOCK_N'};   // rows of the streamed operand block
+const STREAM_LOADS : i32 = ${streamLoads};          // vec4 of a streamed block per thread
+const STATS_LOADS : i32 = ${statsLoads};           // rows of lse_i / D_i per thread
 const CAUSAL : bool = ${spec.causal};
 const LOG2E : f32 = 1.4426950408889634;
 
@@ -364,9 +487,9 @@ ${operand('q', 'q', 'qStrideS', qShared, 'rowsQ')}
 ${operand('dO', 'dOutput', 'oStrideS', qShared, 'rowsQ')}
 ${operand('k', 'k', 'kStrideS', kShared, 'rowsK')}
 ${operand('v', 'v', 'vStrideS', kShared, 'rowsK')}
-${tileLoader(['q', 'dO'], ['q', 'dOutput'], ['qStrideS', 'oStrideS'], 'BLOCK_M', qShared, 'rowsQ')}
-${tileLoader(['k', 'v'], ['k', 'v'], ['kStrideS', 'vStrideS'], 'BLOCK_N', kShared, 'rowsK')}
-${rowStats}
+${dkdv ? tileLoader(['k', 'v'], ['k', 'v'], ['kStrideS', 'vStrideS'], 'BLOCK_N', kShared, 'rowsK') :
+        tileLoader(['q', 'dO'], ['q', 'dOutput'], ['qStrideS', 'oStrideS'], 'BLOCK_M', qShared, 'rowsQ')}
+${dkdv ? '' : rowStats}
 
 fn main(index : i32) {
   let tid = i32(localIndex);
@@ -374,9 +497,10 @@ fn main(index : i32) {
   let sn = tid % 16;
   let ta = tid / 8;          // accumulator tile: rows (keys) ta + 16a, vec4 columns td + 8c
   let td = tid % 8;
+  ${staged}
   ${body}
 }
-`;
+`, ['u'], {STREAM_LOADS: streamLoads, STATS_LOADS: statsLoads});
 }
 
 export class FlashAttentionGradProgram implements WebGPUProgram {
