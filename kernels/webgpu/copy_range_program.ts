@@ -3,8 +3,8 @@
  * program writes output and LSE into one buffer (a tfjs program has one output); this splits them.
  * Geometry: flat, 64 invocations per workgroup (tfjs folds large dispatches into y and z).
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
-import {UniformField, uniformDeclaration} from './uniforms';
+import {FlatProgram, perElementDispatch} from './flat_program';
+import {UniformField} from './uniforms';
 
 const WORKGROUP = 64;
 
@@ -12,19 +12,10 @@ export function copyRangeUniforms(offset: number): UniformField[] {
   return [{name: 'offset', type: 'i32', value: offset}];
 }
 
-export class CopyRangeProgram implements WebGPUProgram {
-  variableNames = ['x'];
-  outputShape: number[];
-  shaderKey = 'copyRange';
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
-  uniforms = uniformDeclaration(copyRangeUniforms(0));
-
+export class CopyRangeProgram extends FlatProgram {
   constructor(size: number) {
-    this.outputShape = [size];
-    this.dispatch = [Math.ceil(size / WORKGROUP), 1, 1];
+    super({variableNames: ['x'], outputSize: size, shaderKey: 'copyRange', dispatch: perElementDispatch(size, WORKGROUP),
+           workgroupSize: WORKGROUP, uniforms: copyRangeUniforms(0), size: true});
   }
 
   getUserCode(): string {

@@ -28,15 +28,14 @@
  *   (flash_attention_uniforms.ts). Debug: tf.env().set('WEBGPU_PRINT_SHADER', 'flashattention') prints
  *   every generated FlashAttention shader; flashAttentionShader(spec, tiles) returns this part of it.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, Fp8Format, kernelKey} from '../../src/spec';
 import {spreadDispatch} from './dispatch';
+import {FlatProgram} from './flat_program';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
 import {LaunchPlan, planKey} from './launch_plan';
 import {ROW_PAD_VEC4} from './tile_config';
-import {uniformDeclaration} from './uniforms';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -439,27 +438,17 @@ fn main(index : i32) {
   {RM: t.rm, RN: t.rn, DC: t.dPad / 4 / t.tn, KV_LOADS: Math.ceil(t.blockN * t.dPad / 4 / t.threads)});
 }
 
-export class FlashAttentionProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  uniforms: string;
-  variableComponents: number[];
-
+export class FlashAttentionProgram extends FlatProgram {
   /** outputSize: O (+ LSE) floats, or the split partials when plan.numSplits > 1. */
   constructor(
       private readonly spec: FlashAttentionSpec, private readonly plan: LaunchPlan, outputSize: number,
       maxWorkgroupsPerDimension: number) {
-    this.variableNames = flashAttentionInputNames(spec);
-    this.variableComponents = flashAttentionComponents(spec, plan);
-    this.outputShape = [outputSize];
-    this.workgroupSize = [plan.tiles.threads, 1, 1];
-    this.dispatch = spreadDispatch(plan.workgroups, maxWorkgroupsPerDimension, 'flashAttention');
-    this.uniforms = uniformDeclaration(flashAttentionUniforms(spec, plan, 0, {}));
-    this.shaderKey = `flashAttention|${kernelKey(spec)}|${planKey(plan)}`;
+    super({
+      variableNames: flashAttentionInputNames(spec), variableComponents: flashAttentionComponents(spec, plan),
+      outputSize, shaderKey: `flashAttention|${kernelKey(spec)}|${planKey(plan)}`,
+      dispatch: spreadDispatch(plan.workgroups, maxWorkgroupsPerDimension, 'flashAttention'),
+      workgroupSize: plan.tiles.threads, uniforms: flashAttentionUniforms(spec, plan, 0, {}),
+    });
   }
 
   getUserCode(): string {

@@ -8,11 +8,11 @@
  * above maxComputeWorkgroupsPerDimension into y and z, and its getGlobalIndex() unfolds it).
  * Limits: input and output must each fit one storage binding (checked by the kernel).
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {Fp8CodecAttrs} from '../../src/kernel_name';
 import {fp8WordsPerRow} from '../../src/spec';
 import {fp8CodecSnippet} from './fp8_wgsl';
-import {UniformField, uniformDeclaration} from './uniforms';
+import {FlatProgram, perElementDispatch} from './flat_program';
+import {UniformField} from './uniforms';
 
 export type CodecDirection = 'quantize'|'dequantize';
 
@@ -28,24 +28,16 @@ export function fp8CodecUniforms(attrs: Fp8CodecAttrs): UniformField[] {
   ];
 }
 
-export class Fp8CodecProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
-  uniforms: string;
-
+export class Fp8CodecProgram extends FlatProgram {
   constructor(
       private readonly direction: CodecDirection, private readonly attrs: Fp8CodecAttrs,
       private readonly perAxisScales: boolean, outputSize: number) {
-    this.variableNames = perAxisScales ? ['x', 'scales'] : ['x'];
-    this.outputShape = [outputSize];
-    this.dispatch = [Math.ceil(outputSize / WORKGROUP), 1, 1];
-    this.uniforms = uniformDeclaration(fp8CodecUniforms(attrs));
-    this.shaderKey = `fp8_${direction}_${attrs.format}_${perAxisScales ? 'perAxis' : 'scalar'}`;
+    super({
+      variableNames: perAxisScales ? ['x', 'scales'] : ['x'], outputSize,
+      shaderKey: `fp8_${direction}_${attrs.format}_${perAxisScales ? 'perAxis' : 'scalar'}`,
+      dispatch: perElementDispatch(outputSize, WORKGROUP), workgroupSize: WORKGROUP,
+      uniforms: fp8CodecUniforms(attrs), size: true,
+    });
   }
 
   getUserCode(): string {

@@ -5,9 +5,9 @@
  * of 8 (which tfjs does not raise) even when every feature is on.
  * Geometry: flat, 64 invocations per workgroup, one per packed word.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {DataType} from '@tensorflow/tfjs-core';
-import {UniformField, uniformDeclaration} from './uniforms';
+import {FlatProgram, perElementDispatch} from './flat_program';
+import {UniformField} from './uniforms';
 
 /** Side inputs in packing order. */
 export const SIDE_INPUTS = ['alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'qDescale', 'kDescale', 'vDescale'] as const;
@@ -20,21 +20,13 @@ export function sideOffsetUniforms(offsets: Partial<Record<SideInput, number>>):
   return SIDE_INPUTS.map(name => ({name: `${name}Offset`, type: 'i32' as const, value: offsets[name] ?? 0}));
 }
 
-export class SideInputsProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  size = true;
-  uniforms = uniformDeclaration(sideOffsetUniforms({}));
-
+export class SideInputsProgram extends FlatProgram {
   constructor(private readonly present: Array<{name: SideInput, dtype: DataType}>, total: number) {
-    this.variableNames = present.map(p => p.name);
-    this.outputShape = [total];
-    this.dispatch = [Math.ceil(total / WORKGROUP), 1, 1];
-    this.shaderKey = `flashAttentionSideInputs_${present.map(p => `${p.name}:${p.dtype}`).join(',')}`;
+    super({
+      variableNames: present.map(p => p.name), outputSize: total,
+      shaderKey: `flashAttentionSideInputs_${present.map(p => `${p.name}:${p.dtype}`).join(',')}`,
+      dispatch: perElementDispatch(total, WORKGROUP), workgroupSize: WORKGROUP, uniforms: sideOffsetUniforms({}), size: true,
+    });
   }
 
   getUserCode(): string {

@@ -7,11 +7,10 @@
  * also writes the LSE. Output layout and uniforms are the main pass's (flash_attention_uniforms.ts), so
  * the webgpu kernel treats this program's buffer exactly as the unsplit program's.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import type {FlashAttentionSpec} from '../../src/spec';
+import {FlatProgram, perElementDispatch} from './flat_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import type {LaunchPlan} from './launch_plan';
-import {uniformDeclaration} from './uniforms';
 
 const WORKGROUP = 64;
 
@@ -20,21 +19,14 @@ export function mergeInvocations(spec: FlashAttentionSpec): number {
   return spec.batch * spec.numHeadsQ * spec.seqlenQ * spec.headDim;
 }
 
-export class SplitMergeProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms: string;
-
+export class SplitMergeProgram extends FlatProgram {
   constructor(private readonly spec: FlashAttentionSpec, plan: LaunchPlan, outputSize: number) {
-    this.variableNames = spec.varlen ? ['partials', 'sideInputs'] : ['partials'];
-    this.outputShape = [outputSize];
-    this.dispatch = [Math.ceil(mergeInvocations(spec) / WORKGROUP), 1, 1];
-    this.uniforms = uniformDeclaration(flashAttentionUniforms(spec, plan, 0, {}));
-    this.shaderKey = `flashAttentionSplitMerge|${spec.varlen}|${spec.returnLse}`;
+    super({
+      variableNames: spec.varlen ? ['partials', 'sideInputs'] : ['partials'], outputSize,
+      shaderKey: `flashAttentionSplitMerge|${spec.varlen}|${spec.returnLse}`,
+      dispatch: perElementDispatch(mergeInvocations(spec), WORKGROUP), workgroupSize: WORKGROUP,
+      uniforms: flashAttentionUniforms(spec, plan, 0, {}),
+    });
   }
 
   getUserCode(): string {

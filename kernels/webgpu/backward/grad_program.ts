@@ -25,11 +25,10 @@
  *   varlen sequences longer than maxSeqlenQ/K are not covered (SPEC.md: maxSeqlen bounds every sequence).
  * Compile-time: the pass, kernelKey(spec) and the tiles; everything else is a uniform (grad_uniforms.ts).
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
+import {FlatProgram} from '../flat_program';
 import {unrollLoops} from '../unroll';
-import {uniformDeclaration} from '../uniforms';
 import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
 import {gradUniforms} from './grad_uniforms';
 
@@ -503,23 +502,15 @@ fn main(index : i32) {
 `, ['u'], {STREAM_LOADS: streamLoads, STATS_LOADS: statsLoads});
 }
 
-export class FlashAttentionGradProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [GRAD_THREADS, 1, 1];
-  uniforms: string;
-
+export class FlashAttentionGradProgram extends FlatProgram {
   constructor(
       private readonly spec: FlashAttentionSpec, private readonly tiles: GradTiles, outputSize: number,
       workgroups: number, maxWorkgroupsPerDimension: number) {
-    this.variableNames = gradInputNames(spec);
-    this.outputShape = [outputSize];
-    this.dispatch = spreadDispatch(workgroups, maxWorkgroupsPerDimension, 'FlashAttentionGrad');
-    this.uniforms = uniformDeclaration(gradUniforms(spec, 0, 0));
-    this.shaderKey = `flashAttentionGrad|${kernelKey(spec)}|${gradTileKey(tiles)}`;
+    super({
+      variableNames: gradInputNames(spec), outputSize, shaderKey: `flashAttentionGrad|${kernelKey(spec)}|${gradTileKey(tiles)}`,
+      dispatch: spreadDispatch(workgroups, maxWorkgroupsPerDimension, 'FlashAttentionGrad'),
+      workgroupSize: GRAD_THREADS, uniforms: gradUniforms(spec, 0, 0),
+    });
   }
 
   getUserCode(): string {

@@ -11,35 +11,25 @@
  *  - PartialSumProgram: out[e] = Σ_{c1 < n1} Σ_{c2 < n2} x[offset + e·se + c1·s1 + c2·s2] (dBias chunks, ALiBi blocks).
  *  - CopyRangeProgram (../copy_range_program.ts) splits the dK/dV pass's one output buffer.
  */
-import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
-import {uniformDeclaration} from '../uniforms';
 import {spreadDispatch} from '../dispatch';
+import {FlatProgram} from '../flat_program';
 import {gradRowLoader, gradScoreSnippet} from './grad_program';
 import {biasGradUniforms, deltaUniforms, partialSumUniforms} from './grad_uniforms';
 
 const WORKGROUP = 64;
 
-export class DeltaProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms: string;
-
+export class DeltaProgram extends FlatProgram {
   /** Inputs: output, dOutput, lse, then dLse and alibiSlopes when present. */
   constructor(
       spec: FlashAttentionSpec, private readonly hasDLse: boolean, private readonly hasSlopes: boolean, threads: number,
       size: number, maxPerDimension: number) {
-    this.variableNames = ['output', 'dOutput', 'lse'];
-    if (hasDLse) this.variableNames.push('dLse');
-    if (hasSlopes) this.variableNames.push('alibiSlopes');
-    this.outputShape = [size];
-    this.dispatch = spreadDispatch(Math.ceil(threads / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
-    this.uniforms = uniformDeclaration(deltaUniforms(spec));
-    this.shaderKey = `flashAttentionGradStats|${hasDLse}|${hasSlopes}`;
+    super({
+      variableNames: ['output', 'dOutput', 'lse', ...(hasDLse ? ['dLse'] : []), ...(hasSlopes ? ['alibiSlopes'] : [])],
+      outputSize: size, shaderKey: `flashAttentionGradStats|${hasDLse}|${hasSlopes}`,
+      dispatch: spreadDispatch(Math.ceil(threads / WORKGROUP), maxPerDimension, 'FlashAttentionGrad'),
+      workgroupSize: WORKGROUP, uniforms: deltaUniforms(spec),
+    });
   }
 
   getUserCode(): string {
@@ -63,21 +53,14 @@ fn main(index : i32) {
   }
 }
 
-export class BiasGradProgram implements WebGPUProgram {
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms: string;
-
+export class BiasGradProgram extends FlatProgram {
   constructor(private readonly spec: FlashAttentionSpec, size: number, maxPerDimension: number) {
-    this.variableNames = ['q', 'k', 'v', 'dOutput', 'stats', 'bias'];
-    this.outputShape = [size];
-    this.dispatch = spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
-    this.uniforms = uniformDeclaration(biasGradUniforms(spec, 0, 0, 0));
-    this.shaderKey = `flashAttentionGradBias|${kernelKey(spec)}`;
+    super({
+      variableNames: ['q', 'k', 'v', 'dOutput', 'stats', 'bias'], outputSize: size,
+      shaderKey: `flashAttentionGradBias|${kernelKey(spec)}`,
+      dispatch: spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad'),
+      workgroupSize: WORKGROUP, uniforms: biasGradUniforms(spec, 0, 0, 0),
+    });
   }
 
   getUserCode(): string {
@@ -139,18 +122,13 @@ const CAUSAL_ : bool = ${spec.causal};
   }
 }
 
-export class PartialSumProgram implements WebGPUProgram {
-  variableNames = ['x'];
-  outputShape: number[];
-  shaderKey = 'flashAttentionGradPartialSum';
-  dispatchLayout = {x: [0]};
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  uniforms = uniformDeclaration(partialSumUniforms(0, 0, 0, 0, 0, 0, 0));
-
+export class PartialSumProgram extends FlatProgram {
   constructor(size: number, maxPerDimension: number) {
-    this.outputShape = [size];
-    this.dispatch = spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad');
+    super({
+      variableNames: ['x'], outputSize: size, shaderKey: 'flashAttentionGradPartialSum',
+      dispatch: spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad'),
+      workgroupSize: WORKGROUP, uniforms: partialSumUniforms(0, 0, 0, 0, 0, 0, 0),
+    });
   }
 
   getUserCode(): string {
