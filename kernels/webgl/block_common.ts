@@ -1,6 +1,7 @@
 /**
- * What the four block passes share: the uniforms that place a row pair in its sequence, and the
- * GLSL that turns a row pair into (b, h, i), its sequence lengths and the first key pair of its kv head.
+ * What the four block passes share: the uniforms that place a row pair in its sequence, the GLSL
+ * that turns a row pair into (b, h, i), its sequence lengths and the first key pair of its kv head,
+ * and the shape of their inner loops (unrolledLoop).
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import type {Geometry} from './geometry';
@@ -47,4 +48,43 @@ vec2 shiftOf(vec2 m) {
   return vec2(m.x == -FA_INF ? 0.0 : m.x, m.y == -FA_INF ? 0.0 : m.y);
 }
 `;
+}
+
+/**
+ * Trip counts of the constant inner loops of unrolledLoop, longest first: D = 64 (32 texels) and a
+ * 256-key block (128 pairs) run as whole 32-step chunks, other sizes finish in 8-step chunks.
+ */
+export const UNROLL_STEPS = [32, 8];
+
+/**
+ * GLSL: `for (int t = 0; t < count; t++) body` with `count` a uniform-derived value, written as
+ * chunks whose inner loop has a compile-time trip count (each size of UNROLL_STEPS in turn, longest
+ * first), then a plain remainder loop.
+ * Why: SwiftShader runs a loop with a run-time bound lane-masked step by step; the constant inner
+ * loop runs 2–3× faster there (measured with 8-step chunks, each draw timed alone, B1 H8 S1024 D64:
+ * QKᵀ 3.1 → 1.7 s, P·V 4.6 → 1.5 s per call; BENCHMARKS.md), while the bound stays a uniform, so new
+ * shapes still reuse the program.
+ * `body` reads the step index as `t` (and its place in the chunk as `u`); `start` names the loop
+ * variable (declared by the caller when it continues from where the chunks stopped);
+ * `extraCondition(n)` may end the chunks of size n early, `after(n)` runs after each such chunk;
+ * `tail: false` leaves the remainder to the caller.
+ */
+export function unrolledLoop(count: string, body: string, opts: {
+  start?: string, extraCondition?: (n: number) => string, tail?: boolean, after?: (n: number) => string,
+} = {}): string {
+  const t0 = opts.start ?? 'tChunk';
+  const chunks = UNROLL_STEPS.map(n => `for (; ${t0} + ${n} <= ${count}${
+      opts.extraCondition ? ` && (${opts.extraCondition(n)})` : ''}; ${t0} += ${n}) {
+    for (int u = 0; u < ${n}; u++) {
+      int t = ${t0} + u;
+      ${body}
+    }${opts.after ? `\n    ${opts.after(n)}` : ''}
+  }`);
+  const tail = opts.tail === false ? '' : `
+  for (; ${t0} < ${count}; ${t0}++) {
+    int t = ${t0};
+    ${body}
+  }`;
+  return `${opts.start ? '' : `int ${t0} = 0;`}
+  ${chunks.join('\n  ')}${tail}`;
 }

@@ -3,7 +3,7 @@
  *
  * DESIGN. A WebGL fragment writes at most 4 floats (one RGBA texel; tfjs binds one render target),
  * so one fragment cannot own a whole output row of D values. Options, costed for B1 H8 S1024
- * (R = B·H·Sq = 8192 rows, Sk = 1024 keys), N = BLOCK_N = 128, fp32 textures:
+ * (R = B·H·Sq = 8192 rows, Sk = 1024 keys), N = BLOCK_N = 256, fp32 textures:
  *
  *   A. one draw, fragment = (query row, 4-wide slice of D), loop over all keys, score recomputed
  *      per slice: QK work × D/4.  FLOPs (D=64): 2·R·Sk·D·(D/4 + 1) = 36 GFLOP (vs 2.1 minimal);
@@ -14,15 +14,22 @@
  *      textures: per block  S = Q Kᵀ (2×2 texel fragments) → (m, l) per row → P = exp2(S - m)
  *      → acc = acc·α + P V.  FLOPs = the minimal 4·R·Sk·D (2.1 / 4.3 GFLOP) + R·Sk exps ×2.
  *      Draws: 5 prep (Q, K, V, row info, [bias/cuSeqlens copy]) + 4 per block + 1 output (+1 LSE):
- *      8 blocks → 38 draws at S=1024, 64 blocks → 262 at S=8192.
- *      Texture bytes: S and P of one block = R·N·4 B = 4 MiB each (never Sq × Sk; 32 MiB at S=8192,
+ *      4 blocks → 22 draws at S=1024, 32 blocks → 134 at S=8192.
+ *      Texture bytes: S and P of one block = R·N·4 B = 8 MiB each (never Sq × Sk; 64 MiB at S=8192,
  *      H8); acc = R·D·4 = 2 MiB (D=64) / 4 MiB (D=128), ×2 ping-pong; (m, l) = R·8 B; Q̃ = R·D·4,
  *      K̃, Ṽ = B·Hk·Sk·D·4 each. tfjs's matMul→softmax→matMul writes the whole R×Sk score matrix
  *      (32 MiB here, 2 GiB at S=8192) three to four times.
  *      Texel fetches (what a software GPU pays for): QKᵀ and PV each R·Sk·D/4 = 134M (D=64), like
  *      tfjs's packed matMul, while the row statistics and P add only ~R·Sk/2.
  *   Same algorithm, other splits: a single pass per block that recomputes the row max per P texel
- *   costs R·Sk·N/8 more fetches (≈ half of QKᵀ at N=128), hence the separate (m, l) draw.
+ *   costs R·Sk·N/8 more fetches (≈ QKᵀ itself at N=256), hence the separate (m, l) draw.
+ *
+ * WHERE THE TIME GOES (SwiftShader, B1 H8 S1024 D64, each draw timed alone; BENCHMARKS.md has the
+ * history): the QKᵀ and P·V loops are ~85% (0.9 s + 1.0 s of 2.1 s), row stats + P ~8%, prep and
+ * epilogue ~4%. Their loops run in constant-trip chunks (block_common.ts unrolledLoop): SwiftShader
+ * executes a loop with a run-time bound lane-masked step by step, 2–3× slower. Next lever: a 2×2
+ * texel fragment does 8 multiply-adds per 2 fetches; 4 render targets (4×4 tiles, raw GL draws
+ * outside runWebGLProgram) would halve the fetches per multiply-add.
  *
  * Every block pass reads only this folder's texel-addressed textures (texel_layout.ts); the prep
  * passes resolve layout, strides, GQA, varlen, FP8 decoding and scales once, so the key loop is the

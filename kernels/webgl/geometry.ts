@@ -6,10 +6,10 @@
  * kv row (b·Hk + hk)·SkP + j. A texel of Q / K / V / acc holds a 2×2 block [2 rows × 2 columns of D].
  */
 import type {FlashAttentionSpec} from '../../src/spec';
-import {texelLayout, TexelLayout} from './texel_layout';
+import {maxTextureSize, texelLayout, TexelLayout} from './texel_layout';
 
 /** Keys per block: one draw of each block pass consumes this many keys of every row. */
-export const BLOCK_N = 128;
+export const BLOCK_N = 256;
 
 const even = (n: number) => Math.max(2, n + (n & 1));
 
@@ -37,16 +37,18 @@ export function geometry(spec: FlashAttentionSpec): Geometry {
   const dTexels = headDimPadded / 2;
   const seqQPadded = even(spec.seqlenQ);
   const seqKPadded = even(spec.seqlenK);
-  const blockN = Math.min(BLOCK_N, seqKPadded);
+  // A block's scores of a row pair fill one texture row (blockN / 2 texels), so MAX_TEXTURE_SIZE caps it.
+  const blockN = Math.min(BLOCK_N, seqKPadded, 2 * maxTextureSize());
   const rowPairs = spec.batch * spec.numHeadsQ * seqQPadded / 2;
   const keyPairs = spec.batch * spec.numHeadsK * seqKPadded / 2;
   return {
     headDimPadded, dTexels, seqQPadded, seqKPadded, blockN,
     // At least one block, so that rows with no key still get (m, l) = (-inf, 0).
     numBlocks: Math.max(1, Math.ceil(spec.seqlenK / blockN)),
-    rows: texelLayout(rowPairs, dTexels, 'the query rows (B·Hq·Sq × D)'),
+    rows: texelLayout(rowPairs, dTexels, 'the query rows (B·Hq·Sq × D)', /* paired */ true),
+    // Linear: the P·V loop walks consecutive key pairs along a texture row.
     keys: texelLayout(keyPairs, dTexels, 'the key / value rows (B·Hk·Sk × D)'),
     rowStats: texelLayout(rowPairs, 1, 'the row statistics (B·Hq·Sq)'),
-    block: texelLayout(rowPairs, blockN / 2, 'one key block of scores (B·Hq·Sq × BLOCK_N)'),
+    block: texelLayout(rowPairs, blockN / 2, 'one key block of scores (B·Hq·Sq × BLOCK_N)', /* paired */ true),
   };
 }

@@ -3,6 +3,7 @@
  * previous (m, l):  m_ij = max(m_i, rowmax S);  l_i = l_i · exp2(m_i - m_ij) + rowsum exp2(S - m_ij).
  * Output texel (m_r, m_r+1, l_r, l_r+1). The max propagates NaN (as Math.max does in the reference).
  */
+import {unrolledLoop} from './block_common';
 import type {Geometry} from './geometry';
 import {geoUniform, layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
@@ -25,15 +26,15 @@ void main() {
   vec4 before = first == 1 ? vec4(-FA_INF, -FA_INF, 0.0, 0.0) : texelFetch(prev, groupBase(prevGeo, o.x), 0);
   ivec2 base = groupBase(scoresGeo, o.x);
   vec2 m = before.xy;
-  for (int t = 0; t < scoresGeo.y; t++) {
-    vec4 s = texelFetch(scores, base + ivec2(t, 0), 0);
-    m = vec2(maxNan(m.x, maxNan(s.x, s.y)), maxNan(m.y, maxNan(s.z, s.w)));
+  {
+  ${unrolledLoop('scoresGeo.y', `vec4 s = texelFetch(scores, base + ivec2(t, 0), 0);
+      m = vec2(maxNan(m.x, maxNan(s.x, s.y)), maxNan(m.y, maxNan(s.z, s.w)));`)}
   }
   vec2 shift = vec2(m.x == -FA_INF ? 0.0 : m.x, m.y == -FA_INF ? 0.0 : m.y);
   vec2 l = vec2(0.0);
-  for (int t = 0; t < scoresGeo.y; t++) {
-    vec4 p = exp2(texelFetch(scores, base + ivec2(t, 0), 0) - shift.xxyy);
-    l += p.xz + p.yw;
+  {
+  ${unrolledLoop('scoresGeo.y', `vec4 p = exp2(texelFetch(scores, base + ivec2(t, 0), 0) - shift.xxyy);
+      l += p.xz + p.yw;`)}
   }
   setOutput(vec4(m, before.zw * exp2(before.xy - shift) + l));
 }

@@ -6,7 +6,7 @@
  * (this is where causal blocks above the diagonal are skipped).
  */
 import type {FlashAttentionSpec} from '../../src/spec';
-import {rowGlsl, rowUniforms} from './block_common';
+import {rowGlsl, rowUniforms, unrolledLoop} from './block_common';
 import {denseGlsl} from './dense_copy_program';
 import type {Geometry} from './geometry';
 import {geoUniform, layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
@@ -51,11 +51,9 @@ void main() {
   ivec2 qBase = groupBase(qGeo, o.x);
   ivec2 kBase = groupBase(kGeo, row.kvPair0 + j / 2);
   vec4 s = vec4(0.0);
-  for (int t = 0; t < qGeo.y; t++) {
-    vec4 qt = texelFetch(q, qBase + ivec2(t, 0), 0);
-    vec4 kt = texelFetch(k, kBase + ivec2(t, 0), 0);
-    s += qt.xxzz * kt.xzxz + qt.yyww * kt.ywyw;
-  }
+  ${unrolledLoop('qGeo.y', `vec4 qt = texelFetch(q, qBase + ivec2(t, 0), 0);
+      vec4 kt = texelFetch(k, kBase + ivec2(t, 0), 0);
+      s += qt.xxzz * kt.xzxz + qt.yyww * kt.ywyw;`)}
 
   // -- score modifiers --
   ivec4 rows = ivec4(row.i, row.i, row.i + 1, row.i + 1);
