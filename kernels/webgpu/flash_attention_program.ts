@@ -34,7 +34,7 @@ import {FlatProgram} from './flat_program';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
-import {LaunchPlan, planKey} from './launch_plan';
+import {inputFormats, LaunchPlan, planKey} from './launch_plan';
 import {ROW_PAD_VEC4} from './tile_config';
 import {unrollLoops} from './unroll';
 
@@ -81,7 +81,7 @@ function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean): str
   let valid = uniforms.headDim - d;
   return select(word & ((1u << (8u * u32(valid))) - 1u), word, valid >= 4);`;
   const type = format == null ? 'vec4<f32>' : 'u32';
-  const decode = format == null ? 'raw' : `fp8DecodeWord_${format}(raw)`;
+  const decode = format == null ? 'raw' : `fp8DecodeWordLut_${format}(raw)`;
   return `
 alias Raw_${name} = ${type};
 fn loadRaw_${name}(base : i32, d : i32) -> Raw_${name} {${raw}
@@ -126,6 +126,29 @@ function pQuantizer(spec: FlashAttentionSpec): string {
 function codecs(spec: FlashAttentionSpec): string {
   const formats = new Set([spec.qFormat, spec.kFormat, spec.vFormat, spec.pScale > 0 ? spec.pFormat : null]);
   return [...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet).join('\n');
+}
+
+/**
+ * FP8 inputs are decoded through a 256-entry table per format in workgroup memory, filled once per
+ * workgroup from fp8Decode (bit-exact by construction): per code a byte extract and one read instead of
+ * ~10 ALU operations, in the K/V load of every key block (decode is bound by that load's instructions).
+ */
+function decodeTables(spec: FlashAttentionSpec): string {
+  return inputFormats(spec).map(f => `
+var<workgroup> fp8Lut_${f} : array<f32, 256>;
+fn fp8DecodeWordLut_${f}(word : u32) -> vec4<f32> {
+  return vec4<f32>(fp8Lut_${f}[word & 0xffu], fp8Lut_${f}[(word >> 8u) & 0xffu],
+                   fp8Lut_${f}[(word >> 16u) & 0xffu], fp8Lut_${f}[word >> 24u]);
+}`).join('\n');
+}
+
+function fillDecodeTables(spec: FlashAttentionSpec): string {
+  const formats = inputFormats(spec);
+  if (formats.length === 0) return '';
+  return `
+  // -- FP8 decode tables --
+  for (var c = tid; c < 256; c += THREADS) {${formats.map(f => ` fp8Lut_${f}[c] = fp8Decode_${f}(u32(c));`).join('')} }
+  workgroupBarrier();`;
 }
 
 /**
@@ -249,6 +272,7 @@ var<workgroup> rowTile : array<f32, BLOCK_M * TN>;
 var<workgroup> blockInfo : array<i32, 9>;
 
 ${codecs(spec)}
+${decodeTables(spec)}
 ${rowLoader('q', spec.qFormat, plan.vec4Rows)}
 ${rowLoader('k', spec.kFormat, plan.vec4Rows)}
 ${rowLoader('v', spec.vFormat, plan.vec4Rows)}
@@ -320,6 +344,7 @@ fn main(index : i32) {
     ${spec.bias === 'matrix' ? 'ctx[r].biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
   }
 
+${fillDecodeTables(spec)}
   // -- load Q --
   for (var idx = tid; idx < BLOCK_M * D4; idx += THREADS) {
     let r = idx / D4;

@@ -10,7 +10,7 @@
  * SplitMergeProgram combines them with the LSE rule  O = Σ_s 2^(m_s − M) acc_s / Σ_s 2^(m_s − M) l_s.
  */
 import {env} from '@tensorflow/tfjs-core';
-import type {FlashAttentionSpec} from '../../src/spec';
+import type {FlashAttentionSpec, Fp8Format} from '../../src/spec';
 import {chooseTileConfig, halfHeight, TileConfig, tileKey} from './tile_config';
 
 export interface LaunchPlan {
@@ -61,15 +61,23 @@ function chooseSplits(spec: FlashAttentionSpec, tiles: TileConfig, gridWorkgroup
   return Math.max(1, Math.min(wanted, affordable, MAX_SPLITS));
 }
 
+/** The distinct FP8 formats of q, k and v: each gets a decode table in workgroup memory. */
+export function inputFormats(spec: FlashAttentionSpec): Fp8Format[] {
+  return [...new Set([spec.qFormat, spec.kFormat, spec.vFormat])].filter((f): f is Fp8Format => f != null);
+}
+const DECODE_TABLE_BYTES = 256 * 4;
+
 export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number}): LaunchPlan {
   const kvHeads = spec.numHeadsQ / spec.groupSize;
   const gridOf = (t: TileConfig) => queryBlocks(spec, t) * kvHeads * spec.batch;
-  let tiles = chooseTileConfig(
-      spec.headDim, packedRows(spec), limits.maxComputeWorkgroupStorageSize, env().getString(TILES_FLAG));
-  // A grid far too small to fill the GPU takes half-height row blocks before it takes key splits: on
-  // the H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split 8 ways.
-  // Near the target, splits win: S4096 causal 1.24 ms with 64-row blocks split 2 ways vs 1.36 ms.
-  if (env().getString(TILES_FLAG) === '' && gridOf(tiles) < TARGET_WORKGROUPS / 2 && tiles.rm > 1) {
+  const tileBytes = limits.maxComputeWorkgroupStorageSize - DECODE_TABLE_BYTES * inputFormats(spec).length;
+  let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, env().getString(TILES_FLAG));
+  // A grid too small to fill the GPU takes half-height row blocks before it takes key splits (no merge
+  // pass): on the H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split
+  // 8 ways, S4096 2.21 vs 2.28 ms. Causal rows differ in length, and near the target splits balance them
+  // better: S4096 causal 1.21 ms with 64-row blocks split 2 ways vs 1.36 ms with 32-row blocks.
+  const halfBelow = spec.causal ? TARGET_WORKGROUPS / 2 : TARGET_WORKGROUPS;
+  if (env().getString(TILES_FLAG) === '' && gridOf(tiles) < halfBelow && tiles.rm > 1) {
     tiles = halfHeight(tiles);
   }
   const grid = gridOf(tiles);
