@@ -5,34 +5,10 @@
 // If the library does not bundle (a kernel mid-edit), it is replaced by a stub whose flashAttention throws
 // the bundler's error: the benchmark still runs the roofline and the composition and reports flash as an error.
 import {build} from 'esbuild';
-import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
-import {readdirSync, readFileSync, statSync} from 'node:fs';
-import {join} from 'node:path';
+import {buildInfo} from './build_info.mjs';
 
 const out = 'artifacts/bench/webgpu_bench.mjs';
-const git = (...args) => {
-  try {
-    return execFileSync('git', args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trim();
-  } catch {
-    return '';
-  }
-};
-function files(dir) {
-  return readdirSync(dir).sort().flatMap(f => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  });
-}
-const hash = createHash('sha256');
-for (const f of [...files('src'), ...files('kernels')]) hash.update(f + '\0').update(readFileSync(f));
-const info = {
-  gitDescribe: git('describe', '--always', '--dirty', '--tags'),
-  gitHead: git('rev-parse', 'HEAD'),
-  dirty: git('status', '--porcelain', '--', 'src', 'kernels').split('\n').filter(Boolean),
-  sourceHash: hash.digest('hex').slice(0, 12),
-  builtAt: new Date().toISOString(),
-};
+const info = buildInfo();
 
 const options = {
   entryPoints: ['bench/webgpu_bench.ts'], outfile: out, bundle: true, platform: 'node', format: 'esm',

@@ -11,10 +11,9 @@
 //   --timeout SECONDS (whole browser run, default 3600).
 import {build} from 'esbuild';
 import puppeteer from 'puppeteer-core';
-import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
-import {mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {dirname} from 'node:path';
+import {buildInfo} from './build_info.mjs';
 import {cpus, loadavg} from 'node:os';
 
 const argv = process.argv.slice(2);
@@ -34,25 +33,8 @@ const outFile = opt('--out');
 const timeoutMs = 1000 * Number(opt('--timeout') ?? 3600);
 const log = s => process.stderr.write(s + '\n');
 
-// -- which code is measured: git describe, and a hash of src/ + kernels/ (the kernel may be uncommitted) --
-const git = (...args) => {
-  try {
-    return execFileSync('git', args, {encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']}).trimEnd();
-  } catch {
-    return '';
-  }
-};
-const files = dir => readdirSync(dir).sort().flatMap(f => {
-  const p = join(dir, f);
-  return statSync(p).isDirectory() ? files(p) : [p];
-});
-const hash = createHash('sha256');
-for (const f of [...files('src'), ...files('kernels')]) hash.update(f + '\0').update(readFileSync(f));
-const code = {
-  gitDescribe: git('describe', '--always', '--dirty', '--tags'),
-  dirty: git('status', '--porcelain', '--', 'src', 'kernels').split('\n').filter(Boolean),
-  sourceHash: hash.digest('hex').slice(0, 12),
-};
+// -- which code is measured (bench/build_info.mjs) --
+const code = buildInfo();
 
 // -- bundle --
 const bundle = 'artifacts/bench/webgl_bench.js';
