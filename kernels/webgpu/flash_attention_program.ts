@@ -1,11 +1,15 @@
 /**
  * FlashAttention-2 forward as one WGSL program (vLLM Triton "Fused Attention" semantics, SPEC.md).
  *
- * Algorithm: a workgroup owns BLOCK_M query rows of one (batch b, query head h):
- *   load the Q block into workgroup memory; m_i = -inf, l_i = 0, acc = 0 (registers)
+ * Algorithm: a workgroup owns BLOCK_M packed rows of one (batch b, KV head hk): with GQA packing, packed
+ * row p is query row p / G of query head hk·G + p % G, so the G query heads sharing K/V read each K/V block
+ * once (launch_plan.ts). For it:
+ *   load the Q rows into workgroup memory; m_i = -inf, l_i = 0, acc = 0 (registers)
  *   for each block of BLOCK_N keys that some row of the block can see (causal: blocks entirely above
- *   the bottom-right diagonal are never loaded):
- *     -- load K --          K block → workgroup memory (FP8 words decoded here, KV-only descale applied)
+ *   the bottom-right diagonal are never loaded; split-KV: only this split's range of blocks):
+ *     -- load K --          the K block staged in registers during the previous block → workgroup memory
+ *                           (FP8 words decoded here, KV-only descale applied); then V's device reads are
+ *                           issued into registers, to land while the block computes
  *     -- compute qk --      S = Q Kᵀ · qk_scale·log2(e), register tile RM × RN per thread
  *     -- score modifiers -- bias, ALiBi, and (only in blocks crossing a boundary) the causal /
  *                           sequence-end mask: one function, scoreModifier()
@@ -13,20 +17,23 @@
  *                           P = exp2(S - m_ij), alpha = exp2(m_i - m_ij); l_i = l_i·alpha + rowsum P
  *                           (each thread keeps a partial l_i of its own keys); P → workgroup memory
  *                           (full FP8 with pScale: P goes through the FP8 grid first)
- *     -- load V --, -- rescale acc --  acc = acc·alpha + P V, register tile RM rows × DC vec4 columns
+ *     -- load V --          staged V → workgroup memory; the next K block's device reads are issued
+ *     -- acc += P V --      acc = acc·alpha + P V, register tile RM rows × DC vec4 columns (the P = 0
+ *                           guard against 0 · NaN only in masked blocks)
  *   epilogue: l_i reduced across the row's threads; out = acc·accScale / l_i (· 1/oScale);
- *             lse = (m_i + log2 l_i)·ln 2; rows with no visible key give 0 and -inf.
- * Launch geometry: TM × TN threads (tile_config.ts); one workgroup per (query block, head, batch),
- *   numbered flat (query block fastest, the last block first so long causal rows start early) and
- *   spread over x, y, z so no dimension exceeds maxComputeWorkgroupsPerDimension.
+ *             lse = (m_i + log2 l_i)·ln 2; rows with no visible key give 0 and -inf. Split-KV: the
+ *             unnormalized (acc, m_i, l_i) go to a partial record, merged by SplitMergeProgram.
+ * Launch geometry: TM × TN threads (tile_config.ts); one workgroup per (split, row block, KV head, batch),
+ *   numbered flat (split fastest, the last row block first so long causal rows start early) and spread
+ *   over x, y, z so no dimension exceeds maxComputeWorkgroupsPerDimension.
  * Limits: D ≤ 256 (D_PAD of Q + one K/V tile must fit workgroup memory); every input and the output
  *   must fit one storage binding and index with i32 (checked by the kernel); varlen rows past
  *   maxSeqlenQ of a sequence are not computed (maxSeqlenQ must bound every sequence, as SPEC.md says).
  * Bindings: q, k, v, bias, and one packed buffer of ALiBi slopes, cuSeqlens and per-head descales
  *   (side_inputs_program.ts), plus the output: at most 6 storage buffers (WebGPU's default limit is 8).
- * Compile-time: kernelKey(spec) + the tile config; everything else is a uniform
- *   (flash_attention_uniforms.ts). Debug: tf.env().set('WEBGPU_PRINT_SHADER', 'flashattention') prints
- *   every generated FlashAttention shader; flashAttentionShader(spec, tiles) returns this part of it.
+ * Compile-time: kernelKey(spec) + planKey(plan) (tiles, vec4 rows, split or not); everything else is a
+ *   uniform (flash_attention_uniforms.ts). Debug: tf.env().set('WEBGPU_PRINT_SHADER', 'flashattention')
+ *   prints every generated FlashAttention shader; flashAttentionShader(spec, plan) returns this part of it.
  */
 import {FlashAttentionSpec, Fp8Format, kernelKey} from '../../src/spec';
 import {spreadDispatch} from './dispatch';
