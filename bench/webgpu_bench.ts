@@ -535,7 +535,7 @@ const report = {
   device: {line: deviceLine, ...deviceInfo},
   runtime: {node: process.version, tfjs: tf.version_core, dawnFlags},
   method: {
-    warmup: WARMUP, runs: RUNS,
+    warmup: WARMUP, warmupMs: WARMUP_MS, runs: RUNS,
     reported: hasTimestamps ? 'median of per-run GPU kernel time (sum of timestamp-query durations of each program, tf.time().kernelMs)'
                             : 'median of per-run wall time (call → queue.onSubmittedWorkDone())',
     flops: '4·B·Hq·Sq·Sk·D (varlen: Σ 4·H·L²·D), halved for causal with Sq = Sk',
@@ -553,7 +553,7 @@ function table(): string {
   const lines = [
     `device: ${deviceLine}`,
     roof ? `roofline (same run): FMA peak ${roof.fmaTflops.toFixed(2)} TFLOP/s, streaming read ${roof.readGBs.toFixed(1)} GB/s` : `roofline: ERROR ${rooflineError}`,
-    `timing: ${report.method.reported}; ${WARMUP} warm-up + ${RUNS} timed runs` + (build ? `; kernel ${build.gitDescribe} (${build.sourceHash})` : ''),
+    `timing: ${report.method.reported}; ${WARMUP} warm-up (≥ ${WARMUP_MS} ms) + ${RUNS} timed runs` + (build ? `; kernel ${build.gitDescribe} (${build.sourceHash})` : ''),
     '',
     '| shape | flash ms | TFLOP/s | % FMA peak | GB/s (K+V) | % read BW | composition ms | comp. TFLOP/s | speedup | max \\|diff\\| vs comp. | max err vs f64 |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
