@@ -27,6 +27,7 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {flashAttention} from '../src/index';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import {compositionAttention} from './composition';
+import {GRAD_TILES_FLAG} from '../kernels/webgpu/backward/grad_tiles';
 
 const argv = process.argv.slice(2);
 const num = (name: string, dflt: number) => {
@@ -35,6 +36,8 @@ const num = (name: string, dflt: number) => {
 };
 const B = num('--b', 1), H = num('--h', 8), S = num('--s', 4096), D = num('--d', 64);
 const causal = argv.includes('--causal');
+// Tuning: --grad-tiles RxS forces the backward's [resident, streamed] block sizes (kernels/webgpu/backward/grad_tiles.ts).
+const gradTiles = argv.indexOf('--grad-tiles') >= 0 ? argv[argv.indexOf('--grad-tiles') + 1] : '';
 const RUNS = Math.max(10, num('--runs', 10)), WARMUP = Math.max(1, num('--warmup', 2));
 const log = (s: string) => process.stdout.write(s + '\n');
 const median = (xs: number[]) => {
@@ -43,6 +46,7 @@ const median = (xs: number[]) => {
 };
 
 await tf.setBackend('webgpu');
+if (gradTiles !== '') tf.env().set(GRAD_TILES_FLAG, gradTiles);
 await tf.ready();
 tf.env().set('WEBGPU_CPU_FORWARD', false);
 const backend = tf.backend() as WebGPUBackend;

@@ -13,6 +13,8 @@
  * both in workgroup memory (D = 256 on a 32 KiB device), the streamed pair, then the resident pair, is read
  * straight from the storage buffers instead (slower, same results).
  */
+import {env} from '@tensorflow/tfjs-core';
+
 export type GradPass = 'dkdv'|'dq';
 
 export interface GradTiles {
@@ -39,11 +41,17 @@ export function gradWorkgroupBytes(t: GradTiles): number {
       4 * t.blockM * t.blockN + 8 * t.blockM + 4 * GRAD_THREADS + 64;
 }
 
+/** Tuning override for benchmarks: "RxS" puts [R resident, S streamed] first ('' = automatic). */
+export const GRAD_TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_GRAD_TILES';
+env().registerFlag(GRAD_TILES_FLAG, () => '');
+
 /** The largest tiles that fit the device's workgroup memory, preferring operands in workgroup memory. */
 export function chooseGradTiles(pass: GradPass, headDim: number, maxWorkgroupBytes: number): GradTiles {
   const dPad = Math.ceil(headDim / 32) * 32;
   // [resident block, streamed block]
   const sizes: Array<[number, number]> = [[64, 32], [64, 16], [32, 32], [32, 16], [16, 16]];
+  const forced = env().getString(GRAD_TILES_FLAG).split('x').map(Number);
+  if (forced.length === 2 && forced.every(n => n > 0 && n % 16 === 0)) sizes.unshift([forced[0], forced[1]]);
   const placements: Array<[boolean, boolean]> = [[true, true], [true, false], [false, false]];
   for (const [residentShared, streamedShared] of placements) {
     for (const [resident, streamed] of sizes) {
