@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {flashAttention, WEBGPU_SPLITS_FLAG} from '../src/index';
 import type {AttentionCase} from './cases';
 import {runCase} from './harness';
+import {defineLaunchPlanTests} from './launch_plan_suite';
 import {makeRng} from './rng';
 
 export const WEBGPU_CASES: AttentionCase[] = [
@@ -54,6 +55,7 @@ export function defineWebgpuOnlyTests(seed: string): void {
     for (const c of WEBGPU_CASES) it(c.name, async () => void await runCase(c, seed));
   });
   defineDeterminismTest();
+  defineLaunchPlanTests();
 }
 
 /** Same inputs twice give identical bits (no race in workgroup memory, no order-dependent reduction). */

@@ -1,0 +1,73 @@
+/**
+ * The WebGPU launch plan (kernels/webgpu/launch_plan.ts) as a pure function of the spec and the device's
+ * workgroup-memory limit: which tiles, how many key splits, how many workgroups. The case table checks the
+ * results under every plan; these tests pin the decisions that make the plan fast and safe.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import {expect} from 'chai';
+import {planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
+import {workgroupBytes} from '../kernels/webgpu/tile_config';
+import {Fp8Tensor} from '../src/fp8';
+import {FlashAttentionOptions, normalizeSpec} from '../src/normalize_spec';
+
+const H100_BYTES = 49152;
+
+/** The spec of a call with [B, S, H, D] inputs (bshd), without running it. */
+function specOf(b: number, sq: number, sk: number, hq: number, hk: number, d: number, options: FlashAttentionOptions = {}) {
+  const [q, k, v] = [tf.zeros([b, sq, hq, d]), tf.zeros([b, sk, hk, d]), tf.zeros([b, sk, hk, d])];
+  try {
+    return normalizeSpec(q, k, v, options).spec;
+  } finally {
+    tf.dispose([q, k, v]);
+  }
+}
+
+export function defineLaunchPlanTests(): void {
+  describe('webgpu launch plan', () => {
+    afterEach(() => tf.env().set(SPLITS_FLAG, 0));
+
+    it('decode packs a GQA group into one narrow block and splits the keys', () => {
+      const plan = planLaunch(specOf(8, 1, 8192, 32, 8, 128), {maxComputeWorkgroupStorageSize: H100_BYTES});
+      expect(plan.tiles.blockM, 'rows per block = the 4 query heads of a KV head').to.equal(4);
+      expect(plan.numSplits).to.be.greaterThan(1);
+      expect(plan.workgroups).to.equal(8 * 8 * plan.numSplits);
+    });
+
+    it('a long prefill whose grid fills the GPU is not split', () => {
+      const plan = planLaunch(specOf(1, 16384, 16384, 8, 8, 64), {maxComputeWorkgroupStorageSize: H100_BYTES});
+      expect(plan.numSplits).to.equal(1);
+      expect(plan.tiles.blockM).to.equal(64);
+    });
+
+    it('never splits with pScale, even when forced (P is quantized against the running max)', () => {
+      tf.env().set(SPLITS_FLAG, 4);
+      const fp8 = (s: number) => new Fp8Tensor(tf.zeros([1, s, 4, 16], 'int32'), [1, s, 4, 64], 'e4m3fn', 1);
+      const [q, k, v] = [fp8(1), fp8(4096), fp8(4096)];
+      const spec = normalizeSpec(q, k, v, {pScale: 200}).spec;
+      [q, k, v].forEach(t => t.dispose());
+      expect(spec.pScale).to.equal(200);
+      expect(planLaunch(spec, {maxComputeWorkgroupStorageSize: H100_BYTES}).numSplits).to.equal(1);
+    });
+
+    it('a forced split count is capped by the key blocks there are', () => {
+      tf.env().set(SPLITS_FLAG, 64);
+      const plan = planLaunch(specOf(1, 1, 70, 2, 2, 32), {maxComputeWorkgroupStorageSize: H100_BYTES});
+      expect(plan.numSplits).to.equal(Math.ceil(70 / plan.tiles.blockN));
+    });
+
+    it('tiles fit the device limit given, or the error names it', () => {
+      for (const limit of [16384, 32768, H100_BYTES]) {
+        for (const d of [8, 64, 80, 128, 256]) {
+          let plan;
+          try {
+            plan = planLaunch(specOf(1, 512, 512, 2, 2, d), {maxComputeWorkgroupStorageSize: limit});
+          } catch (e) {
+            expect((e as Error).message).to.include('maxComputeWorkgroupStorageSize');
+            continue;
+          }
+          expect(workgroupBytes(plan.tiles), `D=${d} at ${limit} bytes`).to.be.at.most(limit);
+        }
+      }
+    });
+  });
+}
