@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
-import {planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
+import {decodeTableBytes, planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
 import {workgroupBytes} from '../kernels/webgpu/tile_config';
 import {Fp8Tensor} from '../src/fp8';
 import {FlashAttentionOptions, normalizeSpec} from '../src/normalize_spec';
@@ -55,17 +55,34 @@ export function defineLaunchPlanTests(): void {
       expect(plan.numSplits).to.equal(Math.ceil(70 / plan.tiles.blockN));
     });
 
-    it('tiles fit the device limit given, or the error names it', () => {
+    it('tiles fit the device limit given (decode falls back to smaller tiles), or the error names it', () => {
       for (const limit of [16384, 32768, H100_BYTES]) {
-        for (const d of [8, 64, 80, 128, 256]) {
-          let plan;
-          try {
-            plan = planLaunch(specOf(1, 512, 512, 2, 2, d), {maxComputeWorkgroupStorageSize: limit});
-          } catch (e) {
-            expect((e as Error).message).to.include('maxComputeWorkgroupStorageSize');
-            continue;
+        for (const d of [8, 60, 64, 80, 128, 256]) {
+          for (const sq of [1, 512]) {
+            let plan;
+            try {
+              plan = planLaunch(specOf(1, sq, 512, 2, 2, d), {maxComputeWorkgroupStorageSize: limit});
+            } catch (e) {
+              expect((e as Error).message).to.include('maxComputeWorkgroupStorageSize');
+              expect(d, 'only D = 256 may not fit the smallest device').to.equal(256);
+              continue;
+            }
+            expect(workgroupBytes(plan.tiles), `D=${d} Sq=${sq} at ${limit} bytes`).to.be.at.most(limit);
           }
-          expect(workgroupBytes(plan.tiles), `D=${d} at ${limit} bytes`).to.be.at.most(limit);
+        }
+      }
+    });
+
+    it('tiles and two FP8 decode tables (k e4m3fn, v e4m3fnuz) fit together', () => {
+      const fp8 = (format: 'e4m3fn'|'e4m3fnuz', d: number) =>
+          new Fp8Tensor(tf.zeros([1, 64, 2, Math.ceil(d / 4)], 'int32'), [1, 64, 2, d], format, 1);
+      for (const limit of [16384, 32768, H100_BYTES]) {
+        for (const d of [60, 80]) {
+          const q = tf.zeros([1, 64, 2, d]), k = fp8('e4m3fn', d), v = fp8('e4m3fnuz', d);
+          const spec = normalizeSpec(q, k, v).spec;
+          [q, k, v].forEach(t => t.dispose());
+          const plan = planLaunch(spec, {maxComputeWorkgroupStorageSize: limit});
+          expect(workgroupBytes(plan.tiles) + decodeTableBytes(spec), `D=${d} at ${limit} bytes`).to.be.at.most(limit);
         }
       }
     });

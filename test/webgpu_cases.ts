@@ -33,6 +33,8 @@ export const WEBGPU_CASES: AttentionCase[] = [
   {name: 'gpu: every optional input at once (varlen: cuSeqlens tensors, ALiBi, three per-head descales)', layout: 'thd',
    seqlensQ: [26, 22, 0, 24], seqlensK: [19, 37, 12, 5], cuSeqlensAs: 'tensor', hq: 4, hk: 2, d: 16, alibi: 'perBatchHead',
    fp8: {mode: 'full', format: 'e4m3fnuz', perHead: true, pScale: 200}, causal: true, returnLse: true},
+  // A zero-size K/V is bound as a placeholder, which must be as large as one vec4 row read (D % 4 == 0).
+  {name: 'gpu: no keys at all in a varlen batch, D a multiple of 4', layout: 'thd', seqlensQ: [3, 2], seqlensK: [0, 0], hq: 2, d: 8, returnLse: true},
   {name: 'gpu: FP8 full with pScale over several blocks', batch: 1, sq: 33, sk: 100, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240, perHead: true}},
 ];
 
@@ -43,6 +45,8 @@ export const WEBGPU_CASES: AttentionCase[] = [
 export const WEBGPU_LARGE_CASES: AttentionCase[] = [
   // KV heads, not query heads, count workgroups (GQA packing puts a group's query heads in one block).
   {name: 'gpu: more workgroups than one dispatch dimension holds (65600 heads)', batch: 1, sq: 1, sk: 3, hq: 65600, hk: 65600, d: 1, returnLse: true},
+  // The same with GQA: the grid is 65600 KV heads, and the launch rounds it up past what it covers.
+  {name: 'gpu: more workgroups than one dispatch dimension holds, GQA 2:1 (65600 KV heads)', batch: 1, sq: 1, sk: 3, hq: 131200, hk: 65600, d: 1, returnLse: true},
 ];
 
 /** Key ranges forced in the split-KV pass: more than one, and not a divisor of most block counts. */

@@ -296,7 +296,8 @@ ${pQuantizer(spec)}
  */
 fn describeBlock() -> array<i32, 9> {
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
-  let total = uniforms.queryBlocks * uniforms.numHeadsQ * uniforms.batch * uniforms.numSplits;
+  // The grid counts KV heads (GQA packing); spreadDispatch may launch a few more workgroups than it.
+  let total = uniforms.queryBlocks * (uniforms.numHeadsQ / uniforms.groupSize) * uniforms.batch * uniforms.numSplits;
   if (flat >= total) { return array<i32, 9>(0, 0, 0, 0, 0, 0, 0, 0, 0); }
   let split = flat % uniforms.numSplits;
   var rest = flat / uniforms.numSplits;
@@ -321,7 +322,8 @@ fn main(index : i32) {
   // GQA packing: the G query heads that share KV head hk are rows of one block, so K and V are read
   // once for all of them. Packed row p is query row i = p / G of query head h = hk·G + p % G.
   let G = uniforms.groupSize;
-  let packedRows = lenQ * G;
+  // Rows past maxSeqlenQ (seqlenQ) are never computed: they have no partial record and no row block.
+  let packedRows = min(lenQ, uniforms.seqlenQ) * G;
   if (info[7] == 0 || m0 >= packedRows) { return; }
 
   // Full FP8: raw codes in the dots, descales folded into the scales. KV-only: K, V descaled on load.

@@ -7,7 +7,7 @@
  * intermediate is disposed; tf.memory() is unchanged). Without LSE the program's buffer is the output.
  * The small side inputs (ALiBi slopes, cuSeqlens, per-head descales) are first packed into one buffer
  * (SideInputsProgram) so the main program stays within 8 storage buffers. Inputs are bound as flat
- * views; a zero-size input (e.g. Tk = 0 in varlen) is bound as a 1-element placeholder, since WebGPU
+ * views; a zero-size input (e.g. Tk = 0 in varlen) is bound as a one-vec4 placeholder, since WebGPU
  * cannot bind an empty buffer.
  */
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
@@ -64,22 +64,28 @@ export function flashAttentionWebgpu(args: {
   const outSize = sizeFromShape(outputShape(spec));
   const lseSize = spec.returnLse ? sizeFromShape(lseShape(spec)) : 0;
 
-  const {packed, offsets} = packSideInputs(backend, spec, inputs);
-  const placeholders: TensorInfo[] = [];
-  const programInputs = flashAttentionInputNames(spec).map(name => {
-    const t = name === 'sideInputs' ? packed : inputs[name as keyof FlashAttentionInputs];
+  // Every size check before any GPU work, so a refused call leaves nothing behind.
+  const tensorInputs = flashAttentionInputNames(spec).filter(name => name !== 'sideInputs');
+  for (const name of tensorInputs) {
+    const t = inputs[name as keyof FlashAttentionInputs];
     if (t == null) throw new Error(`${FlashAttention} (webgpu): the spec needs input '${name}', which is missing`);
-    const size = sizeFromShape(t.shape);
-    checkBindingSize(backend, FlashAttention, name, size);
-    if (size > 0) return flatView(t);
-    const placeholder = backend.makeTensorInfo([1], t.dtype, t.dtype === 'int32' ? new Int32Array(1) : new Float32Array(1));
-    placeholders.push(placeholder);
-    return placeholder;
-  });
+    checkBindingSize(backend, FlashAttention, name, sizeFromShape(t.shape));
+  }
   checkBindingSize(backend, FlashAttention, spec.returnLse ? 'the output with its LSE' : 'the output', outSize + lseSize);
   const split = plan.numSplits > 1;
   const partialsSize = split ? plan.numSplits * mergeInvocations(spec) / spec.headDim * (spec.headDim + 2) : 0;
   if (split) checkBindingSize(backend, FlashAttention, 'the split-KV partials', partialsSize);
+
+  const {packed, offsets} = packSideInputs(backend, spec, inputs);
+  const placeholders: TensorInfo[] = [];
+  const programInputs = flashAttentionInputNames(spec).map(name => {
+    const t = (name === 'sideInputs' ? packed : inputs[name as keyof FlashAttentionInputs])!;
+    if (sizeFromShape(t.shape) > 0) return flatView(t);
+    // WebGPU cannot bind an empty buffer; one vec4 is the smallest binding of any input's element type.
+    const placeholder = backend.makeTensorInfo([4], t.dtype, t.dtype === 'int32' ? new Int32Array(4) : new Float32Array(4));
+    placeholders.push(placeholder);
+    return placeholder;
+  });
 
   const uniforms = uniformData(flashAttentionUniforms(spec, plan, outSize, offsets));
   const main = backend.runWebGPUProgram(

@@ -67,10 +67,15 @@ export function inputFormats(spec: FlashAttentionSpec): Fp8Format[] {
 }
 const DECODE_TABLE_BYTES = 256 * 4;
 
+/** Workgroup memory of the FP8 decode tables, on top of the tiles (tile_config.ts's workgroupBytes). */
+export function decodeTableBytes(spec: FlashAttentionSpec): number {
+  return DECODE_TABLE_BYTES * inputFormats(spec).length;
+}
+
 export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number}): LaunchPlan {
   const kvHeads = spec.numHeadsQ / spec.groupSize;
   const gridOf = (t: TileConfig) => queryBlocks(spec, t) * kvHeads * spec.batch;
-  const tileBytes = limits.maxComputeWorkgroupStorageSize - DECODE_TABLE_BYTES * inputFormats(spec).length;
+  const tileBytes = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
   let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, env().getString(TILES_FLAG));
   // A grid far too small to fill the GPU takes half-height row blocks before it takes key splits: on
   // the H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split 8 ways.

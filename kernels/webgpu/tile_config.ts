@@ -34,10 +34,18 @@ export const DECODE_MAX_ROWS = 16;
 /** Row stride padding of the Q and K/V tiles (one vec4) against bank conflicts. */
 export const ROW_PAD_VEC4 = 1;
 
-/** Bytes of workgroup memory a config uses: Q tile, one K/V tile, P tile, row-reduction scratch. */
+/** The workgroup's block description (array<i32, 9>), as Dawn counts it: rounded up to 16 bytes. */
+const BLOCK_INFO_BYTES = 48;
+
+/**
+ * Bytes of workgroup memory a config uses: Q tile, one K/V tile, P tile, row-reduction scratch and the
+ * block description (FP8 decode tables come on top: launch_plan.ts).
+ */
 export function workgroupBytes(c: TileConfig): number {
   const row = c.dPad / 4 + ROW_PAD_VEC4;
-  return 16 * (c.blockM * row + c.blockN * row) + 4 * (c.blockM * c.blockN + c.blockM * c.tn);
+  const roundUp16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+  return 16 * (c.blockM * row + c.blockN * row) + roundUp16(4 * c.blockM * c.blockN) +
+      roundUp16(4 * c.blockM * c.tn) + BLOCK_INFO_BYTES;
 }
 
 function makeConfig(headDim: number, tm: number, tn: number, rm: number, rn: number): TileConfig {
@@ -46,12 +54,12 @@ function makeConfig(headDim: number, tm: number, tn: number, rm: number, rn: num
 }
 
 function candidates(headDim: number, rows: number): TileConfig[] {
-  if (rows <= DECODE_MAX_ROWS) {
-    const tn = Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(Math.ceil(headDim / 4)))));
-    return [makeConfig(headDim, THREADS / tn, tn, 1, 32 / tn)];
-  }
   const sizes: Array<[number, number]> = [[4, 4], [4, 2], [2, 4], [2, 2], [2, 1], [1, 2], [1, 1]];
-  return sizes.map(([rm, rn]) => makeConfig(headDim, 16, 8, rm, rn));
+  const prefill = sizes.map(([rm, rn]) => makeConfig(headDim, 16, 8, rm, rn));
+  if (rows > DECODE_MAX_ROWS) return prefill;
+  // Decode first; where its wide K/V block does not fit (small devices, large D), the prefill family.
+  const tn = Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(Math.ceil(headDim / 4)))));
+  return [makeConfig(headDim, THREADS / tn, tn, 1, 32 / tn), ...prefill];
 }
 
 /** The same tile with half its rows per thread (it needs less workgroup memory, so it fits too). */
@@ -66,6 +74,10 @@ function parseOverride(headDim: number, text: string): TileConfig {
     throw new Error(`flashAttention (webgpu): tile override '${text}' is not TMxTNxRMxRN`);
   }
   const [tm, tn, rm, rn] = parts;
+  // P is read 4 keys at a time; WebGPU guarantees 256 invocations per workgroup.
+  if ((tn * rn) % 4 !== 0 || tm * tn > 256) {
+    throw new Error(`flashAttention (webgpu): tile override '${text}' needs TN·RN a multiple of 4 and TM·TN ≤ 256`);
+  }
   return makeConfig(headDim, tm, tn, rm, rn);
 }
 
