@@ -248,6 +248,7 @@ function epilogue(spec: FlashAttentionSpec, split: boolean): string {
 
 export function flashAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan): string {
   const t = plan.tiles, split = plan.numSplits > 1;
+  const kvLoads = Math.ceil(t.blockN * t.dPad / 4 / t.threads);  // vec4 of a K/V block per thread
   // Loops over a thread's rows (r), keys (c), vec4 columns (k) and vec4 lanes (e) are unrolled (unroll.ts).
   const full = spec.fp8Mode === 'full', kvOnly = spec.fp8Mode === 'kv';
   const seqBounds = spec.varlen ? `
@@ -264,7 +265,7 @@ const DC : i32 = D4 / TN;                    // vec4 columns of acc per thread
 const BLOCK_M : i32 = TM * RM;
 const BLOCK_N : i32 = TN * RN;
 const BLOCK_N4 : i32 = BLOCK_N / 4;          // vec4 of P per row
-const KV_LOADS : i32 = ${Math.ceil(t.blockN * t.dPad / 4 / t.threads)};  // vec4 of a K/V block per thread
+const KV_LOADS : i32 = ${kvLoads};  // vec4 of a K/V block per thread
 const THREADS : i32 = TM * TN;
 const CAUSAL : bool = ${spec.causal};
 // A bias of -inf makes P = 0 in any block, not only in masked ones.
@@ -469,7 +470,7 @@ ${fillDecodeTables(spec)}
   }
 }
 `, ['r', 'c', 'k', 'e', 'u'],
-  {RM: t.rm, RN: t.rn, DC: t.dPad / 4 / t.tn, KV_LOADS: Math.ceil(t.blockN * t.dPad / 4 / t.threads)});
+  {RM: t.rm, RN: t.rn, DC: t.dPad / 4 / t.tn, KV_LOADS: kvLoads});
 }
 
 export class FlashAttentionProgram extends FlatProgram {

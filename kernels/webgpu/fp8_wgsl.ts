@@ -1,7 +1,6 @@
 /**
  * The e4m3 codecs of src/fp8_codec.ts in WGSL, bit-exact with them:
  *   fp8Decode_<format>(code) -> f32          value(code); NaN codes give NaN
- *   fp8DecodeWord_<format>(word) -> vec4<f32> the four codes of one packed word, byte 0 first
  *   fp8Encode_<format>(x) -> u32             round_to_nearest_even(clamp(x, ±FP8_MAX)); NaN keeps its
  *                                            sign on e4m3fn (0x7f/0xff), is 0x80 on e4m3fnuz; a zero
  *                                            result keeps the sign on e4m3fn (-0 = 0x80), not on fnuz
@@ -38,13 +37,8 @@ fn fp8Decode_${format}(code : u32) -> f32 {
   // 2^(max(e, 1) - bias - 3) built from its exponent bits: always a normal float32, so exact everywhere.
   let quantum = bitcast<f32>((max(e, 1u) + ${127 - bias - 3}u) << 23u);
   let magnitude = f32(select(m, m + 8u, e > 0u)) * quantum;
-  // Branch-free: this runs 4 times per loaded word, inside the K/V load of every key block.
+  // Branch-free: the FlashAttention program runs it for every code when it fills its decode tables.
   return select(select(magnitude, -magnitude, (code & 0x80u) != 0u), uniforms.NAN, ${isNan});
-}
-
-fn fp8DecodeWord_${format}(word : u32) -> vec4<f32> {
-  return vec4<f32>(fp8Decode_${format}(word & 0xffu), fp8Decode_${format}((word >> 8u) & 0xffu),
-                   fp8Decode_${format}((word >> 16u) & 0xffu), fp8Decode_${format}(word >> 24u));
 }
 
 fn fp8Encode_${format}(x : f32) -> u32 {

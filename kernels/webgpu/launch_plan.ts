@@ -76,12 +76,13 @@ export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgrou
   const kvHeads = spec.numHeadsQ / spec.groupSize;
   const gridOf = (t: TileConfig) => queryBlocks(spec, t) * kvHeads * spec.batch;
   const tileBytes = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
-  let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, env().getString(TILES_FLAG));
+  const forcedTiles = env().getString(TILES_FLAG);
+  let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, forcedTiles);
   // A grid far too small to fill the GPU takes half-height row blocks before it takes key splits: on
   // the H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split 8 ways.
   // Near the target, splits win overall (64-row blocks split 2 ways vs 32-row blocks, H8 S4096): causal
   // 1.21 vs 1.36 ms, D80 3.23 vs 4.62 ms, D96 3.08 vs 4.33 ms; only D64 non-causal loses (2.28 vs 2.21 ms).
-  if (env().getString(TILES_FLAG) === '' && gridOf(tiles) < TARGET_WORKGROUPS / 2 && tiles.rm > 1) {
+  if (forcedTiles === '' && gridOf(tiles) < TARGET_WORKGROUPS / 2 && tiles.rm > 1) {
     tiles = halfHeight(tiles);
   }
   const grid = gridOf(tiles);
