@@ -49,6 +49,14 @@ function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = 
 
 const GiB = 1024 ** 3;
 
+/** Roofline sizes and the composition's memory cap for an H100-class card (the h100 and probe presets). */
+const H100_DEVICE: Omit<Preset, 'cases'> = {
+  // FMA: 8448 workgroups × 256 threads × 1024 iterations × 256 FLOPs = 0.57 TFLOP (~9 ms at 65 TFLOP/s).
+  // Read: 1 GiB, far beyond the 50 MB L2.
+  roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
+  compositionLimitBytes: 4 * GiB,
+};
+
 export const presets: Record<string, Preset> = {
   small: {
     cases: [
@@ -85,10 +93,7 @@ export const presets: Record<string, Preset> = {
       decode(8, 32, 8, 8192, 128, true),
       prefill(1, 8, 65536, 64, true, {flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
     ],
-    // FMA: 8448 workgroups × 256 threads × 1024 iterations × 256 FLOPs = 0.57 TFLOP (~9 ms at 65 TFLOP/s).
-    // Read: 1 GiB, far beyond the 50 MB L2.
-    roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
-    compositionLimitBytes: 4 * GiB,
+    ...H100_DEVICE,
   },
   // Shapes around the h100 preset's slow rows, for finding what limits them (tuning runs, not the record).
   probe: {
@@ -102,7 +107,6 @@ export const presets: Record<string, Preset> = {
       prefill(1, 8, 4096, 128, false),
       prefill(1, 128, 512, 128, false),
     ],
-    roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
-    compositionLimitBytes: 4 * GiB,
+    ...H100_DEVICE,
   },
 };
