@@ -23,12 +23,16 @@ function scaleGlsl(perAxis: boolean): string {
   return `float scaleAt(int i) { return ${perAxis ? 'getScales((i / axis.x) % axis.y)' : 'scale'}; }`;
 }
 
-export function quantizeProgram(attrs: Fp8CodecAttrs, perAxis: boolean, size: number): ProgramDef {
+/** What both codec programs share: x (and per-axis scales) in, a flat unpacked output, the codec uniforms. */
+function codecProgram(name: string, attrs: Fp8CodecAttrs, perAxis: boolean, size: number, body: string): ProgramDef {
   return {
-    name: 'QuantizeFp8', key: `${attrs.format}|perAxis=${perAxis}`,
-    inputs: ['x', ...(perAxis ? ['scales'] : [])], packedInputs: false, packedOutput: false,
-    outputShape: [size], uniforms: codecUniforms(attrs),
-    body: `
+    name, key: `${attrs.format}|perAxis=${perAxis}`, inputs: ['x', ...(perAxis ? ['scales'] : [])],
+    packedInputs: false, packedOutput: false, outputShape: [size], uniforms: codecUniforms(attrs), body,
+  };
+}
+
+export function quantizeProgram(attrs: Fp8CodecAttrs, perAxis: boolean, size: number): ProgramDef {
+  return codecProgram('QuantizeFp8', attrs, perAxis, size, `
 ${fp8CodecGlsl(attrs.format)}
 ${scaleGlsl(perAxis)}
 int codeAt(int row, int c) {
@@ -42,16 +46,11 @@ void main() {
   int c = 4 * (pair >> 1) + 2 * (pair & 1);
   setOutput(float(codeAt(row, c) | (codeAt(row, c + 1) << 8)));
 }
-`,
-  };
+`);
 }
 
 export function dequantizeProgram(attrs: Fp8CodecAttrs, perAxis: boolean, size: number): ProgramDef {
-  return {
-    name: 'DequantizeFp8', key: `${attrs.format}|perAxis=${perAxis}`,
-    inputs: ['x', ...(perAxis ? ['scales'] : [])], packedInputs: false, packedOutput: false,
-    outputShape: [size], uniforms: codecUniforms(attrs),
-    body: `
+  return codecProgram('DequantizeFp8', attrs, perAxis, size, `
 ${fp8CodecGlsl(attrs.format)}
 ${fp8CodeGlsl('getX')}
 ${scaleGlsl(perAxis)}
@@ -60,6 +59,5 @@ void main() {
   int row = f / rowLength, c = f - row * rowLength;
   setOutput(fp8Decode(fp8CodeAt(row * wordsPerRow, c)) * scaleAt(f));
 }
-`,
-  };
+`);
 }

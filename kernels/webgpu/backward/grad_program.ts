@@ -173,6 +173,27 @@ function storeRowStats(): string {
     }`;
 }
 
+/**
+ * Writes this thread's accumulator rows (ta + 16·a, those below 'count'; keys for dK/dV, query rows for dQ)
+ * to the output: vec4 columns td + 8·c clipped to the head size, one output per accumulator at 'offset'
+ * plus the row's 'base' (WGSL in terms of 'row'); dK and dQ are scaled by softmaxScale (the chain rule through S).
+ */
+function storeAccumulators(count: string, base: string, outputs: Array<{acc: string, scaled: boolean, offset: string}>): string {
+  return `
+  for (var a = 0; a < RA; a++) {
+    let row = ta + 16 * a;
+    if (row >= ${count}) { continue; }
+    let base = ${base};
+    for (var c = 0; c < DC; c++) {
+      let d = 4 * (td + 8 * c);${outputs.map((o, i) => `
+      let v${i} = ${o.acc}[a][c]${o.scaled ? ' * uniforms.softmaxScale' : ''};`).join('')}
+      for (var e = 0; e < 4; e++) {
+        if (d + e < uniforms.headDim) {${outputs.map((o, i) => ` result[${o.offset}base + d + e] = v${i}[e];`).join('')} }
+      }
+    }
+  }`;
+}
+
 export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
   const dkdv = t.pass === 'dkdv';
   const qShared = dkdv ? t.streamedShared : t.residentShared;
@@ -327,23 +348,8 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
       ${accumulateKeys('dk', 'op_q')}
     }
   }
-  // -- store dK, dV --
-  for (var a = 0; a < RA; a++) {
-    let key = ta + 16 * a;
-    if (key >= rowsK) { continue; }
-    let base = (startK + n0 + key) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH;
-    for (var c = 0; c < DC; c++) {
-      let d = 4 * (td + 8 * c);
-      let kv = dk[a][c] * uniforms.softmaxScale;
-      let vv = dv[a][c];
-      for (var e = 0; e < 4; e++) {
-        if (d + e < uniforms.headDim) {
-          result[base + d + e] = kv[e];
-          result[uniforms.extraOffset + base + d + e] = vv[e];
-        }
-      }
-    }
-  }` : `
+  // -- store dK, dV --${storeAccumulators('rowsK', '(startK + n0 + row) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH',
+      [{acc: 'dk', scaled: true, offset: ''}, {acc: 'dv', scaled: false, offset: 'uniforms.extraOffset + '}])}` : `
   // -- dQ pass: (b, h, query block), the last block first --
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
   if (tid == 0) {
@@ -409,19 +415,8 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
       }
     }
   }
-  // -- store dQ (rows with no visible key get 0) --
-  for (var a = 0; a < RA; a++) {
-    let row = ta + 16 * a;
-    if (row >= rowsQ) { continue; }
-    let base = (startQ + m0 + row) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
-    for (var c = 0; c < DC; c++) {
-      let d = 4 * (td + 8 * c);
-      let v = dq[a][c] * uniforms.softmaxScale;
-      for (var e = 0; e < 4; e++) {
-        if (d + e < uniforms.headDim) { result[base + d + e] = v[e]; }
-      }
-    }
-  }
+  // -- store dQ (rows with no visible key get 0) --${storeAccumulators('rowsQ', '(startQ + m0 + row) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH',
+      [{acc: 'dq', scaled: true, offset: ''}])}
   ${hasAlibi ? `
   // -- ALiBi: the block's partial sum --
   workgroupBarrier();
