@@ -43,6 +43,7 @@ import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
 import {inputFormats, LaunchPlan, planKey} from './launch_plan';
 import {ROW_PAD_VEC4} from './tile_config';
+import {stageBlock, storeBlock} from './staging';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -181,28 +182,17 @@ function pvAccumulate(guarded: boolean): string {
       }`;
 }
 
-/**
- * Device reads of one K or V block (keys from 'first') into this thread's registers: vec4 u of the
- * thread is tile element tid + u·THREADS (row idx / D4, column idx % D4), so a warp reads contiguous rows.
- */
+/** Device reads of one K or V block (keys from 'first', raw FP8 words undecoded) into registers (staging.ts). */
 function stageRows(name: 'k'|'v', first: string): string {
-  return `
-    for (var u = 0; u < KV_LOADS; u++) {
-      let idx = tid + u * THREADS;
-      let key = ${first} + idx / D4;
-      var raw = Raw_${name}();
-      if (idx < BLOCK_N * D4 && key < lenK) { raw = loadRaw_${name}(${name}Base + key * uniforms.${name}StrideS, (idx % D4) * 4); }
-      staged${name.toUpperCase()}[u] = raw;
-    }`;
+  return stageBlock('KV_LOADS', 'BLOCK_N', `${first} + row < lenK`, [{
+    staged: `staged${name.toUpperCase()}`, zero: `Raw_${name}()`,
+    load: `loadRaw_${name}(${name}Base + (${first} + row) * uniforms.${name}StrideS, (idx % D4) * 4)`,
+  }]);
 }
 
-/** The staged block, decoded and descaled, into workgroup memory (kvTile), in stageRows's order. */
+/** The staged block, decoded and descaled, into workgroup memory (kvTile). */
 function storeStaged(name: 'k'|'v'): string {
-  return `
-    for (var u = 0; u < KV_LOADS; u++) {
-      let idx = tid + u * THREADS;
-      if (idx < BLOCK_N * D4) { kvTile[(idx / D4) * ROW + idx % D4] = decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale; }
-    }`;
+  return storeBlock('KV_LOADS', 'BLOCK_N', [{tile: 'kvTile', value: `decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale`}]);
 }
 
 /** Components per binding: 4 for float32 q/k/v read as vec4 rows, else 1. */

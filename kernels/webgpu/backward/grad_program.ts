@@ -28,6 +28,7 @@
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
+import {stageBlock, storeBlock} from '../staging';
 import {unrollLoops} from '../unroll';
 import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
 import {gradUniforms} from './grad_uniforms';
@@ -119,30 +120,16 @@ interface StreamedPair {
 }
 
 function stageStreamed(p: StreamedPair, bases: [string, string], rows: string): string {
-  return `
-      for (var u = 0; u < STREAM_LOADS; u++) {
-        let idx = tid + u * THREADS;
-        let r = idx / D4;
-        var x0 = vec4<f32>(0.0);
-        var x1 = vec4<f32>(0.0);
-        if (idx < STREAM_BLOCK * D4 && r < ${rows}) {
-          x0 = loadRow_${p.tensors[0]}(${bases[0]} + r * uniforms.${p.strides[0]}, (idx % D4) * 4);
-          x1 = loadRow_${p.tensors[1]}(${bases[1]} + r * uniforms.${p.strides[1]}, (idx % D4) * 4);
-        }
-        stagedA[u] = x0;
-        stagedB[u] = x1;
-      }`;
+  return stageBlock('STREAM_LOADS', 'STREAM_BLOCK', `row < ${rows}`, [0, 1].map(i => ({
+    staged: i === 0 ? 'stagedA' : 'stagedB', zero: 'vec4<f32>(0.0)',
+    load: `loadRow_${p.tensors[i]}(${bases[i]} + row * uniforms.${p.strides[i]}, (idx % D4) * 4)`,
+  })));
 }
 
 function storeStreamed(p: StreamedPair): string {
-  return `
-    for (var u = 0; u < STREAM_LOADS; u++) {
-      let idx = tid + u * THREADS;
-      if (idx < STREAM_BLOCK * D4) {
-        ${p.names[0]}Tile[(idx / D4) * ROW + idx % D4] = stagedA[u];
-        ${p.names[1]}Tile[(idx / D4) * ROW + idx % D4] = stagedB[u];
-      }
-    }`;
+  return storeBlock('STREAM_LOADS', 'STREAM_BLOCK', [
+    {tile: `${p.names[0]}Tile`, value: 'stagedA[u]'}, {tile: `${p.names[1]}Tile`, value: 'stagedB[u]'},
+  ]);
 }
 
 /** lse_i (log2 units) and D_i of rows [m, m + BLOCK_M) of head h into registers, as loadRowStats computes them. */
