@@ -61,20 +61,38 @@ export function defineWebglTests(): void {
       tf.dispose([q, k, v, eye, ...packed, out]);
     });
 
-    it('a small MAX_TEXTURE_SIZE lays textures out over many rows', async () => {
-      const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
-      const q = tf.randomNormal([1, 9, 2, 40]), k = tf.randomNormal([1, 13, 2, 40]), v = tf.randomNormal([1, 13, 2, 40]);
+    // 64, D = 40 (20 texels a row pair): two key pairs per texture row, read together by the P·V loop.
+    // 48, D = 52 (26 texels): one key pair per texture row, so the P·V loop's key pairs straddle rows.
+    for (const [maxSize, d] of [[64, 40], [48, 52]]) {
+      it(`a small MAX_TEXTURE_SIZE (${maxSize}, D = ${d}) lays textures out over many rows`, async () => {
+        const saved = tf.env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
+        const q = tf.randomNormal([1, 9, 2, d]), k = tf.randomNormal([1, 13, 2, d]), v = tf.randomNormal([1, 13, 2, d]);
+        try {
+          tf.env().set('WEBGL_MAX_TEXTURE_SIZE', maxSize);
+          const out = flashAttention(q, k, v, {causal: true}) as tf.Tensor;
+          const data = await out.data();
+          out.dispose();
+          tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+          expectClose(data, await onCpu(q, k, v, {causal: true}));
+        } finally {
+          tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
+          tf.dispose([q, k, v]);
+        }
+      });
+    }
+
+    it('WebGL 1 is refused with a clear error before any draw', () => {
+      const saved = tf.env().getNumber('WEBGL_VERSION');
+      const q = tf.zeros([1, 4, 1, 8]);
+      const before = tf.memory().numTensors;
       try {
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', 64);
-        const out = flashAttention(q, k, v, {causal: true}) as tf.Tensor;
-        const data = await out.data();
-        out.dispose();
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
-        expectClose(data, await onCpu(q, k, v, {causal: true}));
+        tf.env().set('WEBGL_VERSION', 1);
+        expect(() => flashAttention(q, q, q)).to.throw(/WebGL 2/);
       } finally {
-        tf.env().set('WEBGL_MAX_TEXTURE_SIZE', saved);
-        tf.dispose([q, k, v]);
+        tf.env().set('WEBGL_VERSION', saved);
       }
+      expect(tf.memory().numTensors).to.equal(before);
+      q.dispose();
     });
 
     it('textures past MAX_TEXTURE_SIZE² texels fail with a clear error', () => {

@@ -1,14 +1,15 @@
 /**
  * Block pass 4, -- rescale acc --:  acc = acc · exp2(m_i - m_ij) + P V  for one key block.
- * One fragment = a 2×2 texel [rows r, r+1 × columns d, d+1] of acc; per step of two keys one P texel
- * and one V texel feed 8 multiply-adds. The loop stops at the last key either row can see (sequence
- * end, causal diagonal), so causal blocks past the diagonal cost nothing. Keys both rows see run
- * unmasked in unrolled chunks (unrolledLoop); on the remaining pairs (the diagonal, the sequence end)
+ * One fragment = a 4×4 tile [rows 4g..4g+3 × columns 4c..4c+3] of acc, written as four 2×2 texels
+ * (four render targets, geometry.ts); per step of four keys, four P texels and four V texels feed 64
+ * multiply-adds. The loop stops at the last key any row of the quad can see (sequence end, causal
+ * diagonal), so causal blocks past the diagonal cost nothing. Key quads every real row sees run
+ * unmasked in unrolled chunks (unrolledLoop); on the remaining quads (the diagonal, the sequence end)
  * a product with p = 0 is dropped, not added as 0 · v, so a NaN in a V row that a row cannot see
  * never reaches that row (a visible key whose p is 0 gives 0 · v, as the reference does).
  */
 import type {FlashAttentionSpec} from '../../src/spec';
-import {rowGlsl, rowUniforms, unrolledLoop} from './block_common';
+import {quadGlsl, rowUniforms, unrolledLoop} from './block_common';
 import type {Geometry} from './geometry';
 import {geoUniform, layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
@@ -16,59 +17,78 @@ import type {ProgramDef} from './webgl_program';
 export function accumulateProgram(spec: FlashAttentionSpec, geo: Geometry, j0: number, first: boolean): ProgramDef {
   return {
     name: 'Accumulate', key: spec.causal ? 'causal' : 'full',
-    inputs: ['probs', 'v', 'prevStats', 'stats', 'prevAcc', 'rowInfo'],
-    packedInputs: true, packedOutput: true, outputShape: layoutShape(geo.rows),
+    inputs: ['p0', 'p1', 'p2', 'p3', 'v', 'prev0', 'prev1', 'stats0', 'stats1', 'acc0', 'acc1', 'acc2', 'acc3', 'rowInfo'],
+    packedInputs: true, packedOutput: true, outputs: 4, outputShape: layoutShape(geo.quadRows),
     uniforms: [
-      outGeoUniform(geo.rows), geoUniform('probs', geo.block), geoUniform('v', geo.keys),
-      geoUniform('prevStats', geo.rowStats), geoUniform('stats', geo.rowStats), geoUniform('prevAcc', geo.rows),
+      outGeoUniform(geo.quadRows), geoUniform('p', geo.quadBlock), geoUniform('v', geo.keys),
+      geoUniform('stats', geo.quadStats), geoUniform('acc', geo.quadRows),
       {name: 'first', type: 'int', value: first ? 1 : 0},
       ...rowUniforms(spec, geo, j0),
     ],
     body: `
 ${OUTPUT_TEXEL_GLSL}
-${rowGlsl(spec.causal)}
+${quadGlsl(spec.causal)}
+
+// [2 rows × 2 keys] · [2 keys × 2 columns of D] = [2 rows × 2 columns].
+vec4 pv(vec4 p, vec4 v2) {
+  return p.xxzz * v2.xyxy + p.yyww * v2.zwzw;
+}
+
+// The same, dropping each product whose p is 0.
+vec4 pvMasked(vec4 p, vec4 v2) {
+  return mix(p.xxzz * v2.xyxy, vec4(0.0), equal(p.xxzz, vec4(0.0))) +
+         mix(p.yyww * v2.zwzw, vec4(0.0), equal(p.yyww, vec4(0.0)));
+}
 
 void main() {
   ivec2 o = outputTexel();
-  if (o.x < 0) { setOutput(vec4(0.0)); return; }
-  Row row = rowOf(o.x);
-  vec4 acc = vec4(0.0);
+  if (o.x < 0) { setOutputs(vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0)); return; }
+  Quad quad = quadOf(o.x);
+  // acc0, acc1: row pair A (rows i, i+1), column pairs 2·o.y and 2·o.y + 1; acc2, acc3: row pair B.
+  vec4 a0 = vec4(0.0), a1 = vec4(0.0), a2 = vec4(0.0), a3 = vec4(0.0);
   if (first == 0) {
-    vec2 mPrev = texelFetch(prevStats, groupBase(prevStatsGeo, o.x), 0).xy;
-    vec2 m = texelFetch(stats, groupBase(statsGeo, o.x), 0).xy;
-    vec2 alpha = exp2(mPrev - shiftOf(m));
-    acc = texelFetch(prevAcc, groupBase(prevAccGeo, o.x) + ivec2(o.y, 0), 0) * alpha.xxyy;
+    ivec2 statsAt = groupBase(statsGeo, o.x), accAt = groupBase(accGeo, o.x) + ivec2(o.y, 0);
+    vec4 alphaA = exp2(texelFetch(prev0, statsAt, 0).xy - shiftOf(texelFetch(stats0, statsAt, 0).xy)).xxyy;
+    vec4 alphaB = exp2(texelFetch(prev1, statsAt, 0).xy - shiftOf(texelFetch(stats1, statsAt, 0).xy)).xxyy;
+    a0 = texelFetch(acc0, accAt, 0) * alphaA;
+    a1 = texelFetch(acc1, accAt, 0) * alphaA;
+    a2 = texelFetch(acc2, accAt, 0) * alphaB;
+    a3 = texelFetch(acc3, accAt, 0) * alphaB;
   }
-  int pairs = (min(row.keyEnd - blockStart, blockN) + 1) / 2;
-  // Key pairs both rows see (below the upper row's end; the lower row sees as far, or is padding):
-  // their P is a true probability, so P·V needs no mask.
-  int end0 = row.i < row.lenQ ? row.lenK : 0;
-  ${spec.causal ? 'end0 = min(end0, row.i + 1 + row.lenK - row.lenQ);' : ''}
-  int visiblePairs = clamp((end0 - blockStart) / 2, 0, pairs);
-  ivec2 pBase = groupBase(probsGeo, o.x);
-  // Key pairs of the block are consecutive groups of V (a linear layout), (column, texture row) = vAt.
-  ivec2 vAt = groupBase(ivec3(vGeo.x, 1, 0), row.kvPair0 + blockStart / 2);
+  int quads = (min(quad.keyEnd - blockStart, blockN) + 3) / 4;
+  int visibleQuads = clamp((quad.allEnd - blockStart) / 4, 0, quads);
+  ivec2 pBase = groupBase(pGeo, o.x);
+  int column = 2 * o.y;
+  // Key pairs of the block are consecutive groups of V (a linear layout with an even number of groups
+  // per texture row, and the block's first key pair even): (group column, texture row) = vAt.
+  ivec2 vAt = groupBase(ivec3(vGeo.x, 1, 0), quad.kvPair0 + blockStart / 2);
   int tStart = 0;
   // -- P V, unmasked, in chunks that stay on one texture row of V --
-  ${unrolledLoop('visiblePairs', `vec4 p = texelFetch(probs, pBase + ivec2(t, 0), 0);
-      vec4 vt = texelFetch(v, ivec2((vAt.x + u) * vGeo.y + o.y, vAt.y), 0);
-      acc += p.xxzz * vt.xyxy + p.yyww * vt.zwzw;`,
-      {start: 'tStart', extraCondition: n => `vAt.x + ${n} <= vGeo.x`, tail: false,
-       after: n => `vAt.x += ${n}; if (vAt.x == vGeo.x) vAt = ivec2(0, vAt.y + 1);`})}
-  // -- the rest (masked pairs, texture row wraps): a product with p = 0 is dropped --
-  for (int t = tStart; t < pairs; t++) {
-    vec4 p = texelFetch(probs, pBase + ivec2(t, 0), 0);
-    vec4 vt = texelFetch(v, ivec2(vAt.x * vGeo.y + o.y, vAt.y), 0);
-    vec4 pv0 = p.xxzz * vt.xyxy, pv1 = p.yyww * vt.zwzw;
-    if (any(equal(p, vec4(0.0)))) {
-      pv0 = mix(pv0, vec4(0.0), equal(p.xxzz, vec4(0.0)));
-      pv1 = mix(pv1, vec4(0.0), equal(p.yyww, vec4(0.0)));
-    }
-    acc += pv0 + pv1;
-    vAt.x += 1;
-    if (vAt.x == vGeo.x) { vAt = ivec2(0, vAt.y + 1); }
+  ${unrolledLoop('visibleQuads', `vec4 pA0 = texelFetch(p0, pBase + ivec2(t, 0), 0), pA1 = texelFetch(p1, pBase + ivec2(t, 0), 0);
+      vec4 pB0 = texelFetch(p2, pBase + ivec2(t, 0), 0), pB1 = texelFetch(p3, pBase + ivec2(t, 0), 0);
+      ivec2 v0 = ivec2((vAt.x + 2 * u) * vGeo.y + column, vAt.y), v1 = v0 + ivec2(vGeo.y, 0);
+      vec4 v00 = texelFetch(v, v0, 0), v01 = texelFetch(v, v0 + ivec2(1, 0), 0);
+      vec4 v10 = texelFetch(v, v1, 0), v11 = texelFetch(v, v1 + ivec2(1, 0), 0);
+      a0 += pv(pA0, v00) + pv(pA1, v10);
+      a1 += pv(pA0, v01) + pv(pA1, v11);
+      a2 += pv(pB0, v00) + pv(pB1, v10);
+      a3 += pv(pB0, v01) + pv(pB1, v11);`,
+      {start: 'tStart', extraCondition: n => `vAt.x + ${2 * n} <= vGeo.x`, tail: false,
+       after: n => `vAt.x += ${2 * n}; if (vAt.x == vGeo.x) vAt = ivec2(0, vAt.y + 1);`})}
+  // -- the rest (masked quads, texture row ends): a product with p = 0 is dropped --
+  for (int t = tStart; t < quads; t++) {
+    vec4 pA0 = texelFetch(p0, pBase + ivec2(t, 0), 0), pA1 = texelFetch(p1, pBase + ivec2(t, 0), 0);
+    vec4 pB0 = texelFetch(p2, pBase + ivec2(t, 0), 0), pB1 = texelFetch(p3, pBase + ivec2(t, 0), 0);
+    int keyPair = quad.kvPair0 + blockStart / 2 + 2 * t;
+    ivec2 v0 = groupBase(vGeo, keyPair) + ivec2(column, 0), v1 = groupBase(vGeo, keyPair + 1) + ivec2(column, 0);
+    vec4 v00 = texelFetch(v, v0, 0), v01 = texelFetch(v, v0 + ivec2(1, 0), 0);
+    vec4 v10 = texelFetch(v, v1, 0), v11 = texelFetch(v, v1 + ivec2(1, 0), 0);
+    a0 += pvMasked(pA0, v00) + pvMasked(pA1, v10);
+    a1 += pvMasked(pA0, v01) + pvMasked(pA1, v11);
+    a2 += pvMasked(pB0, v00) + pvMasked(pB1, v10);
+    a3 += pvMasked(pB0, v01) + pvMasked(pB1, v11);
   }
-  setOutput(acc);
+  setOutputs(a0, a1, a2, a3);
 }
 `,
   };

@@ -1,7 +1,7 @@
 /**
- * What the four block passes share: the uniforms that place a row pair in its sequence, the GLSL
- * that turns a row pair into (b, h, i), its sequence lengths and the first key pair of its kv head,
- * and the shape of their inner loops (unrolledLoop).
+ * What the block passes share: the uniforms that place a row quad in its sequence, the GLSL that
+ * turns a row quad into (b, h, i), its sequence lengths, key ranges and the first key pair of its kv
+ * head, and the shape of their inner loops (unrolledLoop).
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import type {Geometry} from './geometry';
@@ -19,40 +19,49 @@ export function rowUniforms(spec: FlashAttentionSpec, geo: Geometry, j0: number)
 }
 
 /**
- * GLSL: struct Row {b, h, i, lenQ, lenK, slope, kvPair0, keyEnd}: keyEnd bounds the keys any of the
- * pair's two rows can see (sequence end, causal diagonal of the lower row); 0 for padding rows.
+ * GLSL: the exponent shift of two rows' running max m: a row that has seen only masked keys keeps
+ * m = -inf and shifts by 0, so exp2 gives 0, not NaN.
  */
-export function rowGlsl(causal: boolean): string {
-  return `
-struct Row { int b; int h; int i; int lenQ; int lenK; float slope; int kvPair0; int keyEnd; };
-
-Row rowOf(int rp) {
-  Row row;
-  int r = 2 * rp, bh = r / padded.x;
-  row.i = r - bh * padded.x;
-  row.b = bh / heads.x;
-  row.h = bh - row.b * heads.x;
-  vec4 info = texelFetch(rowInfo, groupBase(rowInfoGeo, rp), 0);
-  row.lenQ = int(info.x);
-  row.lenK = int(info.y);
-  row.slope = info.z;
-  row.kvPair0 = (row.b * heads.y + row.h / heads.z) * (padded.y / 2);
-  row.keyEnd = row.i < row.lenQ ? row.lenK : 0;
-  ${causal ? 'row.keyEnd = min(row.keyEnd, row.i + 2 + row.lenK - row.lenQ);' : ''}
-  return row;
-}
-
-// Exponent shift of the two rows: a row that has seen only masked keys keeps m = -inf and shifts
-// by 0, so exp2 gives 0, not NaN.
+export const SHIFT_GLSL = `
 vec2 shiftOf(vec2 m) {
   return vec2(m.x == -FA_INF ? 0.0 : m.x, m.y == -FA_INF ? 0.0 : m.y);
 }
 `;
+
+/**
+ * GLSL: struct Quad {b, h, i, lenQ, lenK, slope, kvPair0, ends, keyEnd, allEnd} for row quad g (rows
+ * i..i+3 of head h of sequence b): ends[k] bounds the keys row i+k sees (sequence end, causal diagonal;
+ * 0 for padding rows); keyEnd = the keys any row of the quad sees; allEnd = the keys every real row sees
+ * (padding rows' results are never read, so they do not narrow it).
+ */
+export function quadGlsl(causal: boolean): string {
+  return `
+struct Quad { int b; int h; int i; int lenQ; int lenK; float slope; int kvPair0; ivec4 ends; int keyEnd; int allEnd; };
+
+Quad quadOf(int g) {
+  Quad quad;
+  int r = 4 * g, bh = r / padded.x;
+  quad.i = r - bh * padded.x;
+  quad.b = bh / heads.x;
+  quad.h = bh - quad.b * heads.x;
+  vec4 info = texelFetch(rowInfo, groupBase(rowInfoGeo, 2 * g), 0);
+  quad.lenQ = int(info.x);
+  quad.lenK = int(info.y);
+  quad.slope = info.z;
+  quad.kvPair0 = (quad.b * heads.y + quad.h / heads.z) * (padded.y / 2);
+  ivec4 rows = quad.i + ivec4(0, 1, 2, 3);
+  quad.ends = ivec4(lessThan(rows, ivec4(quad.lenQ))) * quad.lenK;
+  ${causal ? 'quad.ends = max(min(quad.ends, rows + 1 + quad.lenK - quad.lenQ), 0);' : ''}
+  quad.keyEnd = max(max(quad.ends.x, quad.ends.y), max(quad.ends.z, quad.ends.w));
+  quad.allEnd = quad.ends.x;  // the first row sees least (ends grow with the row); 0 if it is padding
+  return quad;
+}
+${SHIFT_GLSL}`;
 }
 
 /**
- * Trip counts of the constant inner loops of unrolledLoop, longest first: D = 64 (32 texels) and a
- * 256-key block (128 pairs) run as whole 32-step chunks, other sizes finish in 8-step chunks.
+ * Trip counts of the constant inner loops of unrolledLoop, longest first: D = 64 (32 texels a row pair)
+ * and a 256-key block (64 key quads) run as whole 32-step chunks, other sizes finish in 8-step chunks.
  */
 export const UNROLL_STEPS = [32, 8];
 

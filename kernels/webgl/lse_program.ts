@@ -6,19 +6,20 @@
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import type {Geometry} from './geometry';
-import {queryRowGlsl, queryRowUniforms} from './query_row';
+import {queryRowGlsl, queryRowUniforms, STATS_OF_GLSL, statsUniform} from './query_row';
 import {TEXEL_GLSL, TexelLayout} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
 
 export function lseProgram(spec: FlashAttentionSpec, geo: Geometry, size: number, cuLayout: TexelLayout|null): ProgramDef {
   return {
     name: 'Lse', key: spec.varlen ? 'varlen' : 'dense',
-    inputs: ['stats', ...(spec.varlen ? ['cuQ'] : [])],
+    inputs: ['stats0', 'stats1', ...(spec.varlen ? ['cuQ'] : [])],
     packedInputs: true, packedOutput: false, outputShape: [size],
-    uniforms: queryRowUniforms(spec, geo, cuLayout),
+    uniforms: [...queryRowUniforms(spec, geo, cuLayout), statsUniform(geo)],
     body: `
 ${TEXEL_GLSL}
 ${queryRowGlsl(spec.varlen)}
+${STATS_OF_GLSL}
 
 void main() {
   int f = getOutputCoords();

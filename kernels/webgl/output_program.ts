@@ -4,7 +4,7 @@
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import type {Geometry} from './geometry';
-import {queryRowGlsl, queryRowUniforms} from './query_row';
+import {queryRowGlsl, queryRowUniforms, STATS_OF_GLSL, statsUniform} from './query_row';
 import {geoUniform, TEXEL_GLSL, TexelLayout} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
 
@@ -12,10 +12,10 @@ export function outputProgram(spec: FlashAttentionSpec, geo: Geometry, size: num
   const outScale = (spec.pScale > 0 ? 1 / spec.pScale : 1) * (spec.oScale > 0 ? 1 / spec.oScale : 1);
   return {
     name: 'Output', key: spec.varlen ? 'varlen' : 'dense',
-    inputs: ['acc', 'stats', ...(spec.varlen ? ['cuQ'] : [])],
+    inputs: ['acc0', 'acc1', 'acc2', 'acc3', 'stats0', 'stats1', ...(spec.varlen ? ['cuQ'] : [])],
     packedInputs: true, packedOutput: false, outputShape: [size],
     uniforms: [
-      ...queryRowUniforms(spec, geo, cuLayout), geoUniform('acc', geo.rows),
+      ...queryRowUniforms(spec, geo, cuLayout), statsUniform(geo), geoUniform('acc', geo.quadRows),
       {name: 'headDim', type: 'int', value: spec.headDim},
       {name: 'headMajor', type: 'int', value: spec.layout === 'bhsd' ? 1 : 0},
       {name: 'outScale', type: 'float', value: outScale},
@@ -23,6 +23,7 @@ export function outputProgram(spec: FlashAttentionSpec, geo: Geometry, size: num
     body: `
 ${TEXEL_GLSL}
 ${queryRowGlsl(spec.varlen)}
+${STATS_OF_GLSL}
 
 void main() {
   int f = getOutputCoords();
@@ -32,7 +33,11 @@ void main() {
   int b = qRow / perBatch, rem = qRow - b * perBatch, h, i;
   if (headMajor == 1) { h = rem / seqlen; i = rem - h * seqlen; } else { i = rem / heads; h = rem - i * heads; }`}
   int r = queryRow(b, h, i);
-  vec4 a = texelFetch(acc, groupBase(accGeo, r >> 1) + ivec2(d >> 1, 0), 0);
+  // acc target 2·(row pair in the quad) + (column pair in the column quad), texel (row quad, column quad).
+  int target = 2 * ((r >> 1) & 1) + ((d >> 1) & 1);
+  ivec2 at = groupBase(accGeo, r >> 2) + ivec2(d >> 2, 0);
+  vec4 a = target == 0 ? texelFetch(acc0, at, 0) : target == 1 ? texelFetch(acc1, at, 0) :
+           target == 2 ? texelFetch(acc2, at, 0) : texelFetch(acc3, at, 0);
   float l = statsOf(r).y;
   setOutput(l == 0.0 ? 0.0 : a[2 * (r & 1) + (d & 1)] * outScale / l);
 }

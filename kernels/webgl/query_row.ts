@@ -1,4 +1,20 @@
 /**
+ * GLSL: (m, l) of row r from the final row statistics (geometry.ts: row pair a of row quad g is texel g
+ * of stats0 or stats1), for programs with those two inputs and the uniform statsGeo (statsUniform).
+ */
+export const STATS_OF_GLSL = `
+vec2 statsOf(int r) {
+  ivec2 at = groupBase(statsGeo, r >> 2);
+  vec4 st = ((r >> 1) & 1) == 0 ? texelFetch(stats0, at, 0) : texelFetch(stats1, at, 0);
+  return (r & 1) == 1 ? st.yw : st.xz;
+}
+`;
+
+export function statsUniform(geo: Geometry): Uniform {
+  return geoUniform('stats', geo.quadStats);
+}
+
+/**
  * What the two epilogue passes share: finding the row pair of a query (b, h, i) among this folder's
  * textures, and for varlen the sequence b of a packed query row t (binary search in cuSeqlensQ).
  */
@@ -14,7 +30,6 @@ export function queryRowUniforms(spec: FlashAttentionSpec, geo: Geometry, cuLayo
     {name: 'seqlen', type: 'int', value: spec.totalQ},
     {name: 'batch', type: 'int', value: spec.batch},
     {name: 'padded', type: 'int', value: geo.seqQPadded},
-    geoUniform('stats', geo.rowStats),
     ...(cuLayout ? [geoUniform('cuQ', cuLayout)] : []),
   ];
 }
@@ -37,10 +52,5 @@ int queryRow(int b, int h, int i) {
   return (b * heads + h) * padded + i;
 }
 
-// (m, l) of row r.
-vec2 statsOf(int r) {
-  vec4 st = texelFetch(stats, groupBase(statsGeo, r >> 1), 0);
-  return (r & 1) == 1 ? st.yw : st.xz;
-}
 `;
 }

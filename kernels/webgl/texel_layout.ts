@@ -34,8 +34,13 @@ export function maxTextureSize(): number {
   return env().getNumber('WEBGL_MAX_TEXTURE_SIZE');
 }
 
-/** Lays `groups` groups of `rowTexels` texels out in at most MAX_TEXTURE_SIZE² texels, or throws. */
-export function texelLayout(groups: number, rowTexels: number, what: string, paired = false): TexelLayout {
+/**
+ * Lays `groups` groups of `rowTexels` texels out in at most MAX_TEXTURE_SIZE² texels, or throws.
+ * `evenGroups`: an even number of groups per texture row where two fit, so that groups 2k and 2k+1
+ * share a texture row (K and V: the P·V loop reads two key pairs per step).
+ */
+export function texelLayout(
+    groups: number, rowTexels: number, what: string, paired = false, evenGroups = false): TexelLayout {
   const max = maxTextureSize();
   if (rowTexels > max) {
     throw new Error(`flashAttention (webgl): ${what} needs ${rowTexels} texels per row, more than ` +
@@ -43,7 +48,9 @@ export function texelLayout(groups: number, rowTexels: number, what: string, pai
   }
   // Wide rows (texture-cache friendly), but at least MIN_ROWS scanlines where the groups allow:
   // software rasterizers (SwiftShader) share a draw between threads by scanlines.
-  const groupsPerRow = Math.max(1, Math.min(Math.ceil(groups / MIN_ROWS), Math.floor(max / rowTexels)));
+  let groupsPerRow = Math.max(1, Math.min(Math.ceil(groups / MIN_ROWS), Math.floor(max / rowTexels)));
+  if (evenGroups && groupsPerRow % 2 === 1 && groupsPerRow > 1) groupsPerRow -= 1;
+  if (evenGroups && groupsPerRow === 1 && 2 * rowTexels <= max && groups > 1) groupsPerRow = 2;
   const height = paired ? 2 * Math.ceil(groups / (2 * groupsPerRow)) : Math.max(2, Math.ceil(groups / groupsPerRow));
   if (height > max) {
     throw new Error(`flashAttention (webgl): ${what} needs ${groups * rowTexels} RGBA texels, more than ` +

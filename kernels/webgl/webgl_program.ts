@@ -33,6 +33,11 @@ export interface ProgramDef {
   packedInputs: boolean;
   /** true: the output is a texel-addressed texture of this folder (4 floats per fragment). */
   packedOutput: boolean;
+  /**
+   * Render targets (default 1). Above 1 the program runs through runMultiOutputProgram: every input is
+   * a texel-addressed texture, every output one too, all of outputShape, written by setOutputs(...).
+   */
+  outputs?: number;
   outputShape: number[];
   uniforms: Uniform[];
   /** GLSL: helper functions and `void main()`. */
@@ -53,15 +58,20 @@ function debugEnabled(): boolean {
   return env().getBool(DEBUG_FLAG);
 }
 
+/** Prints a generated shader body once per key when the debug flag is on. */
+export function printIfDebug(fullKey: string, body: string): void {
+  if (debugEnabled() && !printed.has(fullKey)) {
+    printed.add(fullKey);
+    console.log(`[${DEBUG_FLAG}] ${fullKey}\n${body}`);
+  }
+}
+
 export function runProgram(
     backend: MathBackendWebGL, def: ProgramDef, inputs: TensorInfo[],
     dtype: DataType = 'float32'): TensorInfo {
   const fullKey = `${def.name}|${def.key}`;
   const userCode = `// flash-attention webgl: ${fullKey}\n${def.body}`;
-  if (debugEnabled() && !printed.has(fullKey)) {
-    printed.add(fullKey);
-    console.log(`[${DEBUG_FLAG}] ${fullKey}\n${userCode}`);
-  }
+  printIfDebug(fullKey, userCode);
   const program: GPGPUProgram = {
     variableNames: def.inputs,
     outputShape: def.outputShape,
