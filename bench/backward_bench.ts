@@ -37,7 +37,8 @@ const num = (name: string, dflt: number) => {
 };
 const B = num('--b', 1), H = num('--h', 8), S = num('--s', 4096), D = num('--d', 64);
 const causal = argv.includes('--causal');
-// Tuning: --grad-tiles RxS forces the backward's [resident, streamed] block sizes (kernels/webgpu/backward/grad_tiles.ts).
+// Tuning: --grad-tiles RxS[,RxS] forces the backward's [resident, streamed] block sizes, for both passes or for the
+// dK/dV pass then the dQ pass (kernels/webgpu/backward/grad_tiles.ts).
 const gradTiles = argv.indexOf('--grad-tiles') >= 0 ? argv[argv.indexOf('--grad-tiles') + 1] : '';
 const RUNS = Math.max(10, num('--runs', 10)), WARMUP = Math.max(1, num('--warmup', 2));
 const log = (s: string) => process.stdout.write(s + '\n');
@@ -122,6 +123,9 @@ if (!argv.includes('--no-composition')) {
 }
 
 const wall: Record<string, number[]> = {}, gpu: Record<string, number[]> = {};
+// GPU ms of each program of the kernel-alone contender, in dispatch order (the two main passes share a class
+// name, so a repeated name gets its ordinal: FlashAttentionGradProgram, FlashAttentionGradProgram#2).
+const programs: Record<string, number[]> = {};
 for (const c of contenders) {
   wall[c.name] = [];
   gpu[c.name] = [];
@@ -150,6 +154,15 @@ for (let r = WARMUP; r < WARMUP + RUNS; r++) {
       const info = await tf.time(() => void (timed = c.run()));
       tf.dispose(timed);
       if (r >= WARMUP && typeof info.kernelMs === 'number') gpu[c.name].push(info.kernelMs);
+      if (r >= WARMUP && c === contenders[0]) {
+        // tfjs-backend-webgpu 4.22 formats it as "Name: ms, Name: ms".
+        const perProgram = (info as {getExtraProfileInfo?: () => string}).getExtraProfileInfo?.() ?? '';
+        const seen: Record<string, number> = {};
+        for (const [, name, ms] of perProgram.matchAll(/(\w+): ([\d.eE+-]+)/g)) {
+          seen[name] = (seen[name] ?? 0) + 1;
+          (programs[seen[name] > 1 ? `${name}#${seen[name]}` : name] ??= []).push(Number(ms));
+        }
+      }
     }
   }
 }
@@ -161,6 +174,8 @@ for (const c of contenders) {
   med[c.name] = {wall: median(wall[c.name]), gpu: median(gpu[c.name])};
   log(`${c.name.padEnd(44)} ${med[c.name].wall.toFixed(2).padStart(9)} ${med[c.name].gpu.toFixed(2).padStart(9)}`);
 }
+log(`programs of the kernel alone (median GPU ms): ${
+    Object.entries(programs).map(([name, ms]) => `${name} ${median(ms).toFixed(3)}`).join(', ')}`);
 const comp = contenders[2] && med[contenders[2].name];
 if (comp) {
   for (const c of contenders.slice(0, 2)) {

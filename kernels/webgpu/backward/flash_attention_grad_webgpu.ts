@@ -79,7 +79,7 @@ export function flashAttentionGradWebgpu(args: {
   // -- 2. dK, dV --
   let dk: TensorInfo, dv: TensorInfo;
   if (kSize > 0) {
-    const tiles = chooseGradTiles('dkdv', spec.headDim, limits.maxComputeWorkgroupStorageSize);
+    const tiles = chooseGradTiles('dkdv', spec.headDim, limits.maxComputeWorkgroupStorageSize, spec.causal);
     const blocks = Math.ceil(spec.seqlenK / tiles.blockN);
     const program = new FlashAttentionGradProgram(spec, tiles, 2 * kSize, blocks * spec.numHeadsK * spec.batch, maxDim);
     const both = temp(run(program, mainInputs, uniformData(gradUniforms(spec, blocks, kSize))));
