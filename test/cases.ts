@@ -107,6 +107,6 @@ export const CASES: AttentionCase[] = [
 
   // -- IEEE propagation --
   {name: 'NaN in q poisons only its row', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'q', returnLse: true},
-  {name: 'NaN in k poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'k', causal: true},
-  {name: 'NaN in v poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'v'},
+  {name: 'NaN in k poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'k', causal: true, returnLse: true},
+  {name: 'NaN in v poisons the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'v', returnLse: true},
 ];

@@ -35,6 +35,7 @@
  *   uniform (flash_attention_uniforms.ts). Debug: tf.env().set('WEBGPU_PRINT_SHADER', 'flashattention')
  *   prints every generated FlashAttention shader; flashAttentionShader(spec, plan) returns this part of it.
  */
+import {NAN_WGSL} from './nan_wgsl';
 import {FlashAttentionSpec, Fp8Format, kernelKey} from '../../src/spec';
 import {spreadDispatch} from './dispatch';
 import {FlatProgram} from './flat_program';
@@ -218,20 +219,21 @@ function epilogue(spec: FlashAttentionSpec, split: boolean): string {
     }
     if (tn == 0) {
       result[record + uniforms.headDim] = m_i[r];
-      result[record + uniforms.headDim + 1] = l;
+      result[record + uniforms.headDim + 1] = select(l, uniforms.NAN, nanRow);
     }`;
   }
   return `
     let oBase = (startQ + i) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
     for (var k = 0; k < DC; k++) {
-      let o = select(acc[r][k] * accScale / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0);
+      let o = select(select(acc[r][k] * accScale / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0),
+                     vec4<f32>(uniforms.NAN), nanRow);
       let d = 4 * (tn + TN * k);
       for (var e = 0; e < 4; e++) {
         if (d + e < uniforms.headDim) { result[oBase + d + e] = o[e]; }
       }
     }
     ${spec.returnLse ? `if (tn == 0) {
-      let lse = select((m_i[r] + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0);
+      let lse = select(select((m_i[r] + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0), uniforms.NAN, nanRow);
       result[uniforms.lseOffset + (startQ + i) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH] = lse;
     }` : ''}`;
 }
@@ -244,7 +246,7 @@ export function flashAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan)
   const seqBounds = spec.varlen ? `
     startQ = sideInputs[uniforms.cuSeqlensQOffset + b]; lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;
     startK = sideInputs[uniforms.cuSeqlensKOffset + b]; lenK = sideInputs[uniforms.cuSeqlensKOffset + b + 1] - startK;` : '';
-  return unrollLoops(`
+  return unrollLoops(`${NAN_WGSL}
 const D4 : i32 = ${t.dPad / 4};              // vec4 columns of the padded head size
 const ROW : i32 = D4 + ${ROW_PAD_VEC4};       // row stride of the Q and K/V tiles, in vec4
 const TM : i32 = ${t.tm};
@@ -361,6 +363,7 @@ ${fillDecodeTables(spec)}
   // Explicit initializers: some compilers hoist an uninitialized var out of its loop.
   var m_i = array<f32, RM>();
   var l_i = array<f32, RM>();
+  var scoreBits = array<u32, RM>();  // the row's largest |s| as bits: above 0x7f800000 iff a score was NaN
   var acc = array<array<vec4<f32>, DC>, RM>();
   for (var r = 0; r < RM; r++) { m_i[r] = -uniforms.INFINITY; }
 
@@ -406,6 +409,7 @@ ${fillDecodeTables(spec)}
       for (var c = 0; c < RN; c++) {
         s[r][c] = scoreModifier(s[r][c] * rowScale[r], rowI[r], n0 + tn + TN * c, ctx[r], masked);
         rowMax = max(rowMax, s[r][c]);
+        scoreBits[r] = max(scoreBits[r], magnitudeBits(s[r][c]));
       }
       rowTile[row * TN + tn] = rowMax;
     }
@@ -447,13 +451,18 @@ ${fillDecodeTables(spec)}
 
   // -- epilogue: reduce l_i over the row's threads, normalize, write --
   workgroupBarrier();
-  for (var r = 0; r < RM; r++) { rowTile[(tm + TM * r) * TN + tn] = l_i[r]; }
+  // A row with a NaN score or m = +inf is NaN in the reference: its l goes on as NaN (nan_wgsl.ts).
+  for (var r = 0; r < RM; r++) {
+    let poisoned = scoreBits[r] > 0x7f800000u || m_i[r] == uniforms.INFINITY;
+    rowTile[(tm + TM * r) * TN + tn] = select(l_i[r], uniforms.NAN, poisoned);
+  }
   workgroupBarrier();
   for (var r = 0; r < RM; r++) {
     let row = tm + TM * r;
     if (row < rows) {
     var l = 0.0;
     for (var t = 0; t < TN; t++) { l += rowTile[row * TN + t]; }
+    let nanRow = isNonFinite(l);
     let i = rowI[r];
     let h = rowH[r];${epilogue(spec, split)}
     }

@@ -10,6 +10,7 @@
 import type {FlashAttentionSpec} from '../../src/spec';
 import {FlatProgram, perElementDispatch} from './flat_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
+import {NAN_WGSL} from './nan_wgsl';
 import type {LaunchPlan} from './launch_plan';
 
 const WORKGROUP = 64;
@@ -34,7 +35,7 @@ export class SplitMergeProgram extends FlatProgram {
     const seqBounds = spec.varlen ? `
   startQ = sideInputs[uniforms.cuSeqlensQOffset + b];
   lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;` : '';
-    return `
+    return `${NAN_WGSL}
 const LN2 : f32 = 0.6931471805599453;
 
 fn main(index : i32) {
@@ -57,18 +58,20 @@ fn main(index : i32) {
   let shift = select(mMax, 0.0, mMax == -uniforms.INFINITY);
   var l = 0.0;
   var o = 0.0;
+  var nanRow = false;  // a split whose l is NaN (a NaN score, nan_wgsl.ts) makes the row NaN
   for (var s = 0; s < uniforms.numSplits; s++) {
     let record = s * rowStride + row;
+    nanRow = nanRow || isNonFinite(partials[record + uniforms.headDim + 1]);
     let weight = exp2(partials[record + uniforms.headDim] - shift);
     if (weight == 0.0) { continue; }  // an empty split takes no part, not even as 0 · NaN
     l += weight * partials[record + uniforms.headDim + 1];
     o += weight * partials[record + d];
   }
   let oIndex = (startQ + i) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH + d;
-  result[oIndex] = select(o / l * uniforms.oScaleInv, 0.0, l == 0.0);
+  result[oIndex] = select(select(o / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);
   ${spec.returnLse ? `if (d == 0) {
     result[uniforms.lseOffset + (startQ + i) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH] =
-        select((mMax + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0);
+        select(select((mMax + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0), uniforms.NAN, nanRow);
   }` : ''}
 }
 `;
