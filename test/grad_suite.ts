@@ -24,6 +24,9 @@ export const GRAD_CASES: AttentionCase[] = [
   {name: 'grad: full bias', batch: 1, sq: 11, sk: 14, hq: 2, d: 8, bias: [1, 2, 11, 14], causal: true},
   {name: 'grad: ALiBi per batch and head', batch: 2, sq: 15, sk: 15, hq: 2, d: 8, alibi: 'perBatchHead', causal: true},
   {name: 'grad: through the LSE output too', batch: 1, sq: 18, sk: 23, hq: 2, d: 16, returnLse: true, alibi: 'perHead'},
+  // Past one key block of every kernel (webgl: 256 keys, webgpu: 16-64): state carried across blocks,
+  // and a bias broadcast over keys whose gradient sums over all of them.
+  {name: 'grad: several key blocks, causal GQA 2:1, bias [B, Hq, Sq, 1]', batch: 1, sq: 37, sk: 600, hq: 2, hk: 1, d: 24, causal: true, bias: [1, 2, 37, 1]},
 ];
 
 /** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */

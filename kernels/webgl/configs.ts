@@ -1,4 +1,5 @@
 import type {KernelConfig} from '@tensorflow/tfjs-core';
+import {flashAttentionGradWebGLConfig} from './backward/flash_attention_grad_webgl';
 import {flashAttentionWebGLConfig} from './flash_attention_webgl';
 import {dequantizeFp8WebGLConfig, quantizeFp8WebGLConfig} from './fp8_codec_webgl';
 import {registerDebugFlag} from './webgl_program';
@@ -6,4 +7,4 @@ import {registerDebugFlag} from './webgl_program';
 registerDebugFlag();
 
 export const webglKernelConfigs: KernelConfig[] =
-    [flashAttentionWebGLConfig, quantizeFp8WebGLConfig, dequantizeFp8WebGLConfig];
+    [flashAttentionWebGLConfig, flashAttentionGradWebGLConfig, quantizeFp8WebGLConfig, dequantizeFp8WebGLConfig];

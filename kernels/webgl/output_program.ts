@@ -4,7 +4,7 @@
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import type {Geometry} from './geometry';
-import {queryRowGlsl, queryRowUniforms, STATS_OF_GLSL, statsUniform} from './query_row';
+import {headMajorUniform, queryRowGlsl, queryRowUniforms, rowOfElementGlsl, STATS_OF_GLSL, statsUniform} from './query_row';
 import {geoUniform, TEXEL_GLSL, TexelLayout} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
 
@@ -17,22 +17,18 @@ export function outputProgram(spec: FlashAttentionSpec, geo: Geometry, size: num
     uniforms: [
       ...queryRowUniforms(spec, geo, cuLayout), statsUniform(geo), geoUniform('acc', geo.quadRows),
       {name: 'headDim', type: 'int', value: spec.headDim},
-      {name: 'headMajor', type: 'int', value: spec.layout === 'bhsd' ? 1 : 0},
+      headMajorUniform(spec),
       {name: 'outScale', type: 'float', value: outScale},
     ],
     body: `
 ${TEXEL_GLSL}
 ${queryRowGlsl(spec.varlen)}
+${rowOfElementGlsl(spec.varlen)}
 ${STATS_OF_GLSL}
 
 void main() {
   int f = getOutputCoords();
-  int d = f % headDim, qRow = f / headDim;
-  ${spec.varlen ? `int t = qRow / heads, h = qRow - t * heads;
-  int b = batchOf(t), i = t - int(cuQAt(b));` : `int perBatch = seqlen * heads;
-  int b = qRow / perBatch, rem = qRow - b * perBatch, h, i;
-  if (headMajor == 1) { h = rem / seqlen; i = rem - h * seqlen; } else { i = rem / heads; h = rem - i * heads; }`}
-  int r = queryRow(b, h, i);
+  int d = f % headDim, r = rowOfElement(f / headDim);
   // acc target 2·(row pair in the quad) + (column pair in the column quad), texel (row quad, column quad).
   int target = 2 * ((r >> 1) & 1) + ((d >> 1) & 1);
   ivec2 at = groupBase(accGeo, r >> 2) + ivec2(d >> 2, 0);

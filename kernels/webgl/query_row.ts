@@ -54,3 +54,25 @@ int queryRow(int b, int h, int i) {
 
 `;
 }
+
+/**
+ * GLSL: the row r (queryRow) of element row `flatRow` of a [..., D] tensor in the caller's layout of q
+ * (bshd, bhsd through the uniform headMajor, thd through cuQ): what the epilogues that write outputs in
+ * that layout share. Needs queryRowGlsl before it and the headMajor uniform (headMajorUniform).
+ */
+export function rowOfElementGlsl(varlen: boolean): string {
+  return `
+int rowOfElement(int flatRow) {
+  ${varlen ? `int t = flatRow / heads, h = flatRow - t * heads;
+  int b = batchOf(t);
+  return queryRow(b, h, t - int(cuQAt(b)));` : `int perBatch = seqlen * heads;
+  int b = flatRow / perBatch, rem = flatRow - b * perBatch, h, i;
+  if (headMajor == 1) { h = rem / seqlen; i = rem - h * seqlen; } else { i = rem / heads; h = rem - i * heads; }
+  return queryRow(b, h, i);`}
+}
+`;
+}
+
+export function headMajorUniform(spec: FlashAttentionSpec): Uniform {
+  return {name: 'headMajor', type: 'int', value: spec.layout === 'bhsd' ? 1 : 0};
+}
