@@ -131,6 +131,25 @@ function poisonPools(shapes: number[][]): void {
   for (const shape of shapes) tf.fill(shape, NaN).dispose();
 }
 
+/** A thd case's cuSeqlens into `options`, as the case asks: number[] (default), Int32Array or int32 tensors. */
+export function setCuSeqlens(
+    c: AttentionCase, g: Geometry, options: FlashAttentionOptions, track: (t: tf.Tensor) => tf.Tensor): void {
+  if (c.layout !== 'thd') return;
+  const [cuQ, cuK] = [cumulativeSeqlens(g.lensQ), cumulativeSeqlens(g.lensK)];
+  if (c.cuSeqlensAs === 'tensor') {
+    options.cuSeqlensQ = track(tf.tensor1d(cuQ, 'int32'));
+    options.cuSeqlensK = track(tf.tensor1d(cuK, 'int32'));
+    options.maxSeqlenQ = Math.max(...g.lensQ);
+    options.maxSeqlenK = Math.max(...g.lensK);
+  } else if (c.cuSeqlensAs === 'int32array') {
+    options.cuSeqlensQ = Int32Array.from(cuQ);
+    options.cuSeqlensK = Int32Array.from(cuK);
+  } else {
+    options.cuSeqlensQ = cuQ;
+    options.cuSeqlensK = cuK;
+  }
+}
+
 export async function runCase(c: AttentionCase, seed: string): Promise<CaseResult> {
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
@@ -156,21 +175,7 @@ export async function runCase(c: AttentionCase, seed: string): Promise<CaseResul
       q, k, v, causal: c.causal ?? false, softmaxScale: c.softmaxScale ?? 1 / Math.sqrt(d),
     };
 
-    if (c.layout === 'thd') {
-      const [cuQ, cuK] = [cumulativeSeqlens(g.lensQ), cumulativeSeqlens(g.lensK)];
-      if (c.cuSeqlensAs === 'tensor') {
-        options.cuSeqlensQ = track(tf.tensor1d(cuQ, 'int32'));
-        options.cuSeqlensK = track(tf.tensor1d(cuK, 'int32'));
-        options.maxSeqlenQ = Math.max(...g.lensQ);
-        options.maxSeqlenK = Math.max(...g.lensK);
-      } else if (c.cuSeqlensAs === 'int32array') {
-        options.cuSeqlensQ = Int32Array.from(cuQ);
-        options.cuSeqlensK = Int32Array.from(cuK);
-      } else {
-        options.cuSeqlensQ = cuQ;
-        options.cuSeqlensK = cuK;
-      }
-    }
+    setCuSeqlens(c, g, options, track);
     if (c.bias) {
       const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
       options.bias = track(tf.tensor(values, c.bias, 'float32'));
