@@ -29,6 +29,12 @@ export const GRAD_CASES: AttentionCase[] = [
   {name: 'grad: several key blocks, causal GQA 2:1, bias [B, Hq, Sq, 1]', batch: 1, sq: 37, sk: 600, hq: 2, hk: 1, d: 24, causal: true, bias: [1, 2, 37, 1]},
 ];
 
+/**
+ * The shared forward case table too, but for what has no gradient: FP8 inputs (forward-only, their refusal
+ * is tested) and NaN inputs (the gradient is NaN wherever the output is; nothing finite to compare).
+ */
+export const SHARED_GRAD_CASES: AttentionCase[] = CASES.filter(c => c.fp8 == null && c.nan == null);
+
 /** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */
 const ATOL = 1e-4, RTOL = 1e-3;
 
@@ -230,12 +236,8 @@ function defineSavedLseTests(): void {
 export function defineGradTests(seed: string): void {
   describe('gradients vs the float64 hand-differentiated oracle', () => {
     for (const c of GRAD_CASES) it(c.name, async () => void await runGradCase(c, seed));
-    // The shared forward case table too, but for what has no gradient: FP8 inputs (forward-only, tested
-    // below) and NaN inputs (the gradient is NaN wherever the output is; nothing finite to compare).
     describe('the shared case table', () => {
-      for (const c of CASES.filter(c => c.fp8 == null && c.nan == null)) {
-        it(`grad of ${c.name}`, async () => void await runGradCase(c, seed));
-      }
+      for (const c of SHARED_GRAD_CASES) it(`grad of ${c.name}`, async () => void await runGradCase(c, seed));
     });
     describe('the LSE saved for the backward', defineSavedLseTests);
     defineTrainingTests();

@@ -10,7 +10,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {activateBackend} from '../backends';
 import {CASES} from '../cases';
-import {runGradCase, GRAD_CASES} from '../grad_suite';
+import {runGradCase, GRAD_CASES, SHARED_GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
 import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
 import {WEBGPU_SPLITS_FLAG} from '../../src/index';
@@ -46,11 +46,11 @@ for (const splits of [0, FORCED_SPLITS]) {
 }
 tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 if (tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
-  for (const c of GRAD_CASES) {
+  for (const c of [...GRAD_CASES, ...SHARED_GRAD_CASES]) {
     try {
       await runGradCase(c, seed);
       passed++;
-      console.log(`  ok   ${c.name}`);
+      console.log(`  ok   ${c.name.startsWith('grad:') ? c.name : `grad: ${c.name}`}`);
     } catch (e) {
       failed++;
       console.log(`  FAIL ${(e as Error).message}`);
