@@ -79,6 +79,7 @@ try {
       interleaved: 'contenders alternate within each run, their order flipped run to run',
       composition: 'bench/composition.ts: matMul(q, kᵀ)·scale → [causal mask by where] → softmax → matMul(·, v), [B, H, S, D]',
       flash: "flashAttention(q, k, v, {layout: 'bhsd', causal}) on the webgl backend",
+      grads: 'rows named "tf.grads": tf.grads(contender)([q, k, v], dO), until dq, dk, dv are on the host',
     },
     results,
   };

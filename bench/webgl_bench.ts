@@ -9,13 +9,17 @@
  * SwiftShader does not offer (reported as `timerQuery` in the device line), hence wall time.
  * Per case: `warmup` untimed runs of each contender (programs compiled, inputs uploaded), then `runs`
  * timed runs, contenders interleaved and their order alternated run to run; the figure is the median.
+ * The `tf.grads` rows time a training step instead: tf.grads of each contender with a given dO (forward and
+ * backward), until dq, dk and dv are on the host; checked flash against the composition.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';  // the composition's tf.grads
 import '@tensorflow/tfjs-backend-webgl';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 // The op and the webgl kernels only (not src/index, which registers every backend's kernels): the bundle
 // holds just what is measured, and a backend folder mid-edit elsewhere does not break this benchmark.
 import {flashAttention} from '../src/flash_attention';
+import {flashAttentionGradConfig} from '../src/gradient';
 import {webglKernelConfigs} from '../kernels/webgl/configs';
 import {compositionAttention} from './composition';
 import {attentionRowF64, normals} from './reference';
@@ -23,6 +27,8 @@ import {attentionRowF64, normals} from './reference';
 export interface WebglCase {
   name: string;
   b: number; h: number; s: number; d: number; causal: boolean;
+  /** Time training's step instead of the forward: tf.grads (VJP with a given dO) of each contender, dq, dk, dv read back. */
+  grads?: boolean;
   /** false: the composition is attempted once (not timed) to report what happens, then skipped. */
   composition: boolean;
   runs: number;
@@ -58,6 +64,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).spl
 for (const config of webglKernelConfigs) {
   if (tf.getKernel(config.kernelName, config.backendName) == null) tf.registerKernel(config);
 }
+if (tf.getGradient(flashAttentionGradConfig.kernelName) == null) tf.registerGradient(flashAttentionGradConfig);
 
 async function device() {
   await tf.setBackend('webgl');
@@ -77,13 +84,16 @@ async function device() {
   };
 }
 
-/** One timed call: from the op call until its output is on the host. Returns the output and the ms. */
-async function timed(fn: () => tf.Tensor): Promise<{ms: number, data: Float32Array}> {
+/** One timed call: from the op call until its outputs are on the host. Returns them (concatenated) and the ms. */
+async function timed(fn: () => tf.Tensor|tf.Tensor[]): Promise<{ms: number, data: Float32Array}> {
   const t0 = performance.now();
   const out = fn();
-  const data = await out.data() as Float32Array;
+  const outs = Array.isArray(out) ? out : [out];
+  const parts = await Promise.all(outs.map(t => t.data() as Promise<Float32Array>));
   const ms = performance.now() - t0;
-  out.dispose();
+  tf.dispose(outs);
+  const data = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (data.set(p, at), at + p.length), 0);
   return {ms, data};
 }
 
@@ -112,12 +122,18 @@ async function runCase(c: WebglCase, seed: number): Promise<CaseResult> {
   const size = c.b * c.h * c.s * c.d;
   const host = {q: normals(size, seed), k: normals(size, seed + 1), v: normals(size, seed + 2)};
   const q = tf.tensor4d(host.q, shape), k = tf.tensor4d(host.k, shape), v = tf.tensor4d(host.v, shape);
-  const flash = () => flashAttention(q, k, v, {layout: 'bhsd', causal: c.causal}) as tf.Tensor;
-  const composition = () => compositionAttention(q, k, v, c.causal);
+  const flashOp = (a: tf.Tensor, b: tf.Tensor, x: tf.Tensor) => flashAttention(a, b, x, {layout: 'bhsd', causal: c.causal}) as tf.Tensor;
+  const compositionOp = (a: tf.Tensor, b: tf.Tensor, x: tf.Tensor) =>
+    compositionAttention(a as tf.Tensor4D, b as tf.Tensor4D, x as tf.Tensor4D, c.causal) as tf.Tensor;
+  // Training's step: the VJP with a given dO (no scalar loss, whose Sum gradient would upload a ones tensor).
+  const dO = c.grads ? tf.tensor4d(normals(size, seed + 3), shape) : null;
+  const vjp = (op: typeof flashOp) => () => tf.grads(op)([q, k, v], dO!);
+  const flash: () => tf.Tensor|tf.Tensor[] = c.grads ? vjp(flashOp) : () => flashOp(q, k, v);
+  const composition: () => tf.Tensor|tf.Tensor[] = c.grads ? vjp(compositionOp) : () => compositionOp(q, k, v);
   const result: CaseResult = {case: c, flash: {status: 'ok'}, composition: {status: 'ok'}};
   const samples = {flash: [] as number[], composition: [] as number[]};
   const last: {flash?: Float32Array, composition?: Float32Array} = {};
-  const contenders: Array<['flash'|'composition', () => tf.Tensor]> =
+  const contenders: Array<['flash'|'composition', () => tf.Tensor|tf.Tensor[]]> =
       c.composition ? [['flash', flash], ['composition', composition]] : [['flash', flash]];
   try {
     for (let w = 0; w < c.warmup; w++) {
@@ -139,13 +155,14 @@ async function runCase(c: WebglCase, seed: number): Promise<CaseResult> {
     // A failure of either contender fails the case: its figures would not be comparable.
     result.flash = {status: 'error', reason: message(e)};
     result.composition = {status: 'error', reason: message(e)};
-    tf.dispose([q, k, v]);
+    tf.dispose([q, k, v, ...(dO ? [dO] : [])]);
     return result;
   }
   result.flash = {status: 'ok', ms: median(samples.flash), samples: samples.flash};
-  const flops = 4 * c.b * c.h * c.s * c.s * c.d * (c.causal ? 0.5 : 1);
+  // Training: forward + backward counted as 3.5 × the forward's FLOPs; its check is against the composition only.
+  const flops = 4 * c.b * c.h * c.s * c.s * c.d * (c.causal ? 0.5 : 1) * (c.grads ? 3.5 : 1);
   result.gflops = flops / (result.flash.ms! * 1e6);
-  result.maxAbsDiffVsF64 = checkRows(c, host, last.flash!);
+  if (!c.grads) result.maxAbsDiffVsF64 = checkRows(c, host, last.flash!);
   if (c.composition) {
     result.composition = {status: 'ok', ms: median(samples.composition), samples: samples.composition};
     result.speedup = result.composition.ms! / result.flash.ms!;
@@ -166,7 +183,7 @@ async function runCase(c: WebglCase, seed: number): Promise<CaseResult> {
       tf.engine().endScope();
     }
   }
-  tf.dispose([q, k, v]);
+  tf.dispose([q, k, v, ...(dO ? [dO] : [])]);
   return result;
 }
 
@@ -177,6 +194,8 @@ export async function run(options: {only: string[], runs: number, warmup: number
     {name: 'B1 H8 S1024 D64 causal', b: 1, h: 8, s: 1024, d: 64, causal: true, composition: true, runs: options.runs, warmup: options.warmup},
     {name: 'B1 H8 S8192 D64', b: 1, h: 8, s: 8192, d: 64, causal: false, composition: false, runs: options.bigRuns, warmup: 1},
     {name: 'B1 H8 S8192 D64 causal', b: 1, h: 8, s: 8192, d: 64, causal: true, composition: false, runs: options.bigRuns, warmup: 1},
+    {name: 'B1 H8 S1024 D64 tf.grads', b: 1, h: 8, s: 1024, d: 64, causal: false, grads: true, composition: true, runs: options.runs, warmup: options.warmup},
+    {name: 'B1 H8 S1024 D64 causal tf.grads', b: 1, h: 8, s: 1024, d: 64, causal: true, grads: true, composition: true, runs: options.runs, warmup: options.warmup},
   ].filter(c => options.only.length === 0 || options.only.some(o => c.name.includes(o)));
   const results: CaseResult[] = [];
   for (const c of cases) {
