@@ -9,7 +9,7 @@ import type {Fp8Format, Strides3} from '../../src/spec';
 import {fp8CodecGlsl} from './fp8_glsl';
 import {fp8CodeGlsl} from './fp8_words';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
-import type {ProgramDef} from './webgl_program';
+import type {ProgramDef, Uniform} from './webgl_program';
 
 export interface PackRowsParams {
   /** FP8 format of the source words (null: float32). */
@@ -29,6 +29,36 @@ export interface PackRowsParams {
   groupB: number;
 }
 
+/**
+ * GLSL: where padded row r = (b·heads + h)·seqPadded + i comes from: (b, h, i) and its sequence's rows
+ * [start, start + len) of the caller's tensor (cuSeqlens through the input `cu` when varlen, else 0 and
+ * seqlen). Needs the uniforms seqPadded, heads and seqlen (rowOriginUniforms).
+ */
+export function rowOriginGlsl(varlen: boolean): string {
+  return `
+struct RowOrigin { int b; int h; int i; int start; int len; };
+
+RowOrigin rowOrigin(int r) {
+  RowOrigin o;
+  int bh = r / seqPadded;
+  o.i = r - bh * seqPadded;
+  o.b = bh / heads;
+  o.h = bh - o.b * heads;
+  ${varlen ? 'o.start = int(getCu(o.b)); o.len = int(getCu(o.b + 1)) - o.start;' : 'o.start = 0; o.len = seqlen;'}
+  return o;
+}
+`;
+}
+
+/** The uniforms rowOriginGlsl reads. */
+export function rowOriginUniforms(seqPadded: number, heads: number, seqlen: number): Uniform[] {
+  return [
+    {name: 'seqPadded', type: 'int', value: seqPadded},
+    {name: 'heads', type: 'int', value: heads},
+    {name: 'seqlen', type: 'int', value: seqlen},
+  ];
+}
+
 export function packRowsProgram(p: PackRowsParams): ProgramDef {
   const inputs = ['x'];
   if (p.varlen) inputs.push('cu');
@@ -41,10 +71,7 @@ export function packRowsProgram(p: PackRowsParams): ProgramDef {
     key: `fp8=${p.format}|${p.varlen ? 'varlen' : 'dense'}|head=${p.headScale}|group=${p.groupScale}`,
     inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(p.layout),
     uniforms: [
-      outGeoUniform(p.layout),
-      {name: 'seqPadded', type: 'int', value: p.seqPadded},
-      {name: 'heads', type: 'int', value: p.heads},
-      {name: 'seqlen', type: 'int', value: p.seqlen},
+      outGeoUniform(p.layout), ...rowOriginUniforms(p.seqPadded, p.heads, p.seqlen),
       {name: 'strides', type: 'ivec3', value: p.strides},
       {name: 'headDim', type: 'int', value: p.headDim},
       {name: 'scale', type: 'float', value: p.scale},
@@ -52,15 +79,15 @@ export function packRowsProgram(p: PackRowsParams): ProgramDef {
     ],
     body: `
 ${OUTPUT_TEXEL_GLSL}
+${rowOriginGlsl(p.varlen)}
 ${p.format ? fp8CodecGlsl(p.format) + fp8CodeGlsl('getX') : ''}
 
 void main() {
   ivec2 o = outputTexel();
   if (o.x < 0) { setOutput(vec4(0.0)); return; }
-  int r = 2 * o.x, d0 = 2 * o.y;
-  int bh = r / seqPadded, i = r - bh * seqPadded;
-  int b = bh / heads, h = bh - b * heads;
-  ${p.varlen ? `int start = int(getCu(b)), len = int(getCu(b + 1)) - start;` : `int start = 0, len = seqlen;`}
+  int d0 = 2 * o.y;
+  RowOrigin origin = rowOrigin(2 * o.x);
+  int b = origin.b, h = origin.h, i = origin.i, start = origin.start, len = origin.len;
   float s = scale${p.headScale ? ' * getHeadScale(h)' : ''}${p.groupScale ? ' * getGroupScale(h / groupB)' : ''};
   vec4 result = vec4(0.0);
   for (int c = 0; c < 4; c++) {

@@ -4,6 +4,7 @@
  *   D_i = rowsum(dO_i ∘ O_i) − dLse_i  (the softmax backward's row term; dLse only when given).
  * Reads the caller's O, dO, LSE and dLse through flat views (any layout, varlen through cuSeqlensQ).
  */
+import {rowOriginGlsl, rowOriginUniforms} from '../pack_rows_program';
 import type {FlashAttentionSpec} from '../../../src/spec';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from '../texel_layout';
 import type {ProgramDef} from '../webgl_program';
@@ -17,23 +18,19 @@ export function rowGradProgram(spec: FlashAttentionSpec, layout: TexelLayout, se
     key: `${spec.varlen ? 'varlen' : 'dense'}|dLse=${hasDLse}`,
     inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(layout),
     uniforms: [
-      outGeoUniform(layout),
-      {name: 'seqPadded', type: 'int', value: seqQPadded},
-      {name: 'heads', type: 'int', value: spec.numHeadsQ},
-      {name: 'seqlen', type: 'int', value: spec.seqlenQ},
+      outGeoUniform(layout), ...rowOriginUniforms(seqQPadded, spec.numHeadsQ, spec.seqlenQ),
       {name: 'headDim', type: 'int', value: spec.headDim},
       {name: 'oStrides', type: 'ivec3', value: spec.oStrides},
       {name: 'lseStrides', type: 'ivec3', value: spec.lseStrides},
     ],
     body: `
 ${OUTPUT_TEXEL_GLSL}
+${rowOriginGlsl(spec.varlen)}
 void main() {
   ivec2 o = outputTexel();
   if (o.x < 0) { setOutput(vec4(0.0)); return; }
-  int r = 2 * o.x;
-  int bh = r / seqPadded, i0 = r - bh * seqPadded;
-  int b = bh / heads, h = bh - b * heads;
-  ${spec.varlen ? `int start = int(getCu(b)), len = int(getCu(b + 1)) - start;` : `int start = 0, len = seqlen;`}
+  RowOrigin origin = rowOrigin(2 * o.x);
+  int b = origin.b, h = origin.h, i0 = origin.i, start = origin.start, len = origin.len;
   vec4 result = vec4(-FA_INF, -FA_INF, 0.0, 0.0);
   for (int c = 0; c < 2; c++) {
     int i = i0 + c;
