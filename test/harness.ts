@@ -17,7 +17,9 @@ import {makeRng, Rng} from './rng';
  * probabilities are good to ~1e-5 relative and the output (a convex mix of |v| <~ 4) to a few 1e-5
  * absolute; atol 2e-4 + rtol 2e-3 leaves a 10× margin over what the CPU kernel shows.
  * pScale: P is quantized against the running max of a key block, not the row max (vLLM's choice),
- * so each p may land on a neighbouring FP8 value: up to 1/8 relative per element.
+ * so each p may land on a neighbouring FP8 value: up to 1/8 relative per element, i.e. up to 1/8 of
+ * Σ p·|v| / l in the output, which the relative part of the bound is taken of (where v's signs cancel,
+ * |ref| is far smaller; seed 605538494 gave |err| 0.054 at ref -0.033 on webgpu, session 2's kernel too).
  * oScale: the output is one FP8 code; float rounding near a half-way point may pick the neighbour.
  */
 export function tolerance(c: AttentionCase): {atol: number, rtol: number} {
@@ -254,7 +256,8 @@ export async function runCase(c: AttentionCase, seed: string): Promise<CaseResul
 
     const {atol, rtol} = tolerance(c);
     let maxAbsErr = 0, checked = 0;
-    const check = (what: string, a: number, r: number) => {
+    // pScale: the relative part of the bound is taken of Σ p·|v| / l (oracle.ts magnitude), not of |ref|.
+    const check = (what: string, a: number, r: number, scale = Math.abs(r)) => {
       checked++;
       if (Number.isNaN(r) || Number.isNaN(a)) {
         if (Number.isNaN(r) !== Number.isNaN(a)) fail(c, seed, `${what}: got ${a}, expected ${r}`);
@@ -266,12 +269,18 @@ export async function runCase(c: AttentionCase, seed: string): Promise<CaseResul
       }
       const err = Math.abs(a - r);
       maxAbsErr = Math.max(maxAbsErr, err);
-      if (err > atol + rtol * Math.abs(r)) fail(c, seed, `${what}: got ${a}, expected ${r} (|err| ${err.toExponential(2)} > ${atol} + ${rtol}·|ref|)`);
+      if (err > atol + rtol * scale) {
+        fail(c, seed, `${what}: got ${a}, expected ${r} (|err| ${err.toExponential(2)} > ${atol} + ${rtol}·${
+            scale === Math.abs(r) ? '|ref|' : `${scale.toExponential(2)} (Σ p·|v| / l)`})`);
+      }
     };
     for (let row = 0; row < g.rowsQ; row++) {
       for (let h = 0; h < hq; h++) {
         for (let dim = 0; dim < d; dim++) {
-          check(`out[row ${row}, head ${h}, d ${dim}]`, actual[qAt(row, h, dim)], expected.out[(row * hq + h) * d + dim]);
+          const at = (row * hq + h) * d + dim;
+          const r = expected.out[at];
+          check(`out[row ${row}, head ${h}, d ${dim}]`, actual[qAt(row, h, dim)], r,
+                expected.magnitude ? Math.max(Math.abs(r), expected.magnitude[at]) : Math.abs(r));
         }
       }
     }

@@ -48,6 +48,12 @@ export interface OracleOutputs {
   out: Float64Array;
   /** [B or 1, Hq, rows]: indexed lse[h * rowsQ + row] for varlen, [(b * Hq + h) * Sq + i] dense. */
   lse: Float64Array;
+  /**
+   * With pScale only, like out: Σ p·|v| / l, the scale of what P's FP8 rounding can move. A kernel rounds
+   * P against a key block's running max, this oracle against the row max, so each p may land one FP8
+   * step away; where the signs of v cancel, the output is much smaller than that scale.
+   */
+  magnitude?: Float64Array;
 }
 
 export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolean): OracleOutputs {
@@ -56,6 +62,7 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
   const out = new Float64Array(rowsQ * hq * d);
   const lseLength = denseLse ? x.batch * hq * Math.max(...x.lensQ) : hq * rowsQ;
   const lse = new Float64Array(lseLength);
+  const magnitude = fp8?.pScale ? new Float64Array(rowsQ * hq * d) : null;
   const qAt = (row: number, h: number, c: number) => {
     const idx = (row * hq + h) * d + c;
     if (fp8?.mode === 'full') return oracleFp8Value(fp8.qCodes![idx], fp8.format);
@@ -97,13 +104,21 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
           continue;  // out stays 0
         }
         let l = 0;
-        const acc = new Float64Array(d);
+        const acc = new Float64Array(d), mag = new Float64Array(d);
         for (let t = 0; t < scores.length; t++) {
           const p = Math.exp(scores[t] - m);
           l += p;
           let pv = p;
           if (fp8?.pScale) pv = oracleFp8Round(p * fp8.pScale, fp8.format) / fp8.pScale;
-          for (let c = 0; c < d; c++) acc[c] += pv * kvAt('v', x.startsK[b] + keys[t], g, c);
+          for (let c = 0; c < d; c++) {
+            const vc = kvAt('v', x.startsK[b] + keys[t], g, c);
+            acc[c] += pv * vc;
+            mag[c] += p * Math.abs(vc);
+          }
+        }
+        if (magnitude) {
+          const vScale = fp8?.mode === 'full' ? Math.abs(fp8.vDescale[g]) : 1;
+          for (let c = 0; c < d; c++) magnitude[outRow + c] = mag[c] / l * vScale;
         }
         lse[lseIndex] = m + Math.log(l);
         for (let c = 0; c < d; c++) {
@@ -115,5 +130,5 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
       }
     }
   }
-  return {out, lse};
+  return {out, lse, ...(magnitude ? {magnitude} : {})};
 }
