@@ -3,8 +3,11 @@
  * elements per texel, so that the block passes (which read only this folder's textures) can index it:
  * element k is channel k % 4 of texel k / 4 (see DENSE_GLSL). Used for bias and cuSeqlensQ.
  */
+import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
+import {TensorInfo, util} from '@tensorflow/tfjs-core';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, texelLayout, TexelLayout} from './texel_layout';
-import type {ProgramDef} from './webgl_program';
+import {flatView} from './webgl_inputs';
+import {ProgramDef, runProgram} from './webgl_program';
 
 export function denseLayout(size: number, what: string): TexelLayout {
   return texelLayout(Math.max(1, Math.ceil(size / 4)), 1, what);
@@ -37,4 +40,14 @@ float ${name}At(int k) {
   return texelFetch(${name}, groupBase(${name}Geo, k >> 2), 0)[k & 3];
 }
 `;
+}
+
+/** A caller tensor copied into a dense texel texture (its texture joins `temps`), with its layout. */
+export function denseCopy(backend: MathBackendWebGL, t: TensorInfo, what: string, temps: TensorInfo[]):
+    {info: TensorInfo, layout: TexelLayout} {
+  const size = util.sizeFromShape(t.shape);
+  const layout = denseLayout(size, what);
+  const info = runProgram(backend, denseCopyProgram(layout, size), [flatView(backend, t, temps)]);
+  temps.push(info);
+  return {info, layout};
 }

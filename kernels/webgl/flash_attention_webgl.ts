@@ -31,7 +31,7 @@
  * WHERE THE TIME GOES (SwiftShader, B1 H8 S1024 D64; BENCHMARKS.md has the history): with one render
  * target the QKᵀ and P·V loops were ~85% (0.9 s + 1.0 s of 2.1 s, each draw timed alone), row stats + P
  * ~8%, prep and epilogue ~4%. A stand-alone QKᵀ draw ran 1.5–1.7× faster as 4×4 tiles on four targets
- * (107 → 64–73 ms); the whole op went from 1.46 s (idle machine) to under 0.7 s. The loops also run in
+ * (107 → 64–73 ms); the whole op went from 1.46 s to 0.86 s (idle machine, BENCHMARKS.md). The loops also run in
  * constant-trip chunks (block_common.ts unrolledLoop): SwiftShader executes a loop with a run-time bound
  * lane-masked step by step, 2–3× slower.
  *
@@ -44,24 +44,23 @@
  * MAX_TEXTURE_SIZE² texels (texel_layout.ts throws otherwise).
  */
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
-import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
 import {FlashAttention, FlashAttentionAttrs, FlashAttentionInputs} from '../../src/kernel_name';
 import {FlashAttentionSpec, lseShape, outputShape} from '../../src/spec';
 import {accumulateProgram} from './accumulate_program';
-import {denseCopyProgram, denseLayout} from './dense_copy_program';
+import {denseCopy} from './dense_copy_program';
 import {wordsAsHalves} from './fp8_words';
 import {geometry, Geometry} from './geometry';
 import {lseProgram} from './lse_program';
 import {runMultiOutputProgram} from './multi_output_program';
 import {outputProgram} from './output_program';
-import {packRowsProgram} from './pack_rows_program';
+import {packRowsProgram, rowSide} from './pack_rows_program';
 import {probsProgram} from './probs_program';
 import {rowInfoProgram} from './row_info_program';
 import {rowStatsProgram} from './row_stats_program';
 import {scoresProgram} from './scores_program';
-import {TexelLayout} from './texel_layout';
 import {flatView} from './webgl_inputs';
-import {runProgram} from './webgl_program';
+import {requireWebGL2Float32, runProgram} from './webgl_program';
 
 const NAME = 'flashAttention (webgl)';
 
@@ -92,20 +91,11 @@ function packRows(
   if (groupScale) aux.push(groupScale);
   const program = packRowsProgram({
     format, varlen: spec.varlen, headScale: headScale != null, groupScale: groupScale != null,
-    layout: isQ ? geo.rows : geo.keys, seqPadded: isQ ? geo.seqQPadded : geo.seqKPadded,
-    heads: isQ ? spec.numHeadsQ : spec.numHeadsK, seqlen: isQ ? spec.seqlenQ : spec.seqlenK,
+    ...rowSide(spec, geo, isQ ? 'q' : 'k'),
     strides: isQ ? spec.qStrides : role === 'k' ? spec.kStrides : spec.vStrides,
     headDim: spec.headDim, scale, groupB: spec.groupSize,
   });
   return runProgram(backend, program, [source, ...aux].map(t => flatView(backend, t, temps)));
-}
-
-/** A caller tensor copied into a texel-addressed texture (four elements per texel). */
-function denseCopy(backend: MathBackendWebGL, t: TensorInfo, what: string, temps: TensorInfo[]):
-    {info: TensorInfo, layout: TexelLayout} {
-  const size = util.sizeFromShape(t.shape);
-  const layout = denseLayout(size, what);
-  return {info: runProgram(backend, denseCopyProgram(layout, size), [flatView(backend, t, temps)]), layout};
 }
 
 export function flashAttentionWebGL(args: {
@@ -121,15 +111,7 @@ export function flashAttentionWebGL(args: {
     if (spec.returnLse) outputs.push(backend.makeTensorInfo(lseShape(spec), 'float32', new Float32Array(0)));
     return outputs;
   }
-  if (env().getNumber('WEBGL_VERSION') < 2) {
-    throw new Error(`${NAME}: needs WebGL 2 (texelFetch, integer arithmetic and multiple render targets ` +
-                    `in shaders); this device runs tfjs on WebGL 1. Use the cpu or webgpu backend here.`);
-  }
-  if (!env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
-    throw new Error(`${NAME}: needs float32 render textures (WEBGL_RENDER_FLOAT32_ENABLED is false on this ` +
-                    `device); float16 textures cannot hold the row statistics and indices exactly. ` +
-                    `Use the cpu or webgpu backend here.`);
-  }
+  requireWebGL2Float32(NAME);
   const geo = geometry(spec);
   const temps: TensorInfo[] = [];
   const keep = (t: TensorInfo) => (temps.push(t), t);
@@ -144,9 +126,7 @@ export function flashAttentionWebGL(args: {
   ].map(t => flatView(backend, t, temps));
   const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded), rowAux));
   const bias = spec.bias === 'matrix' ? denseCopy(backend, inputs.bias!, 'the bias', temps) : null;
-  if (bias) temps.push(bias.info);
   const cuQ = spec.varlen ? denseCopy(backend, inputs.cuSeqlensQ!, 'cuSeqlensQ', temps) : null;
-  if (cuQ) temps.push(cuQ.info);
 
   // -- key blocks: S → (m, l) → P → acc, state ping-ponged between draws (several targets each) --
   let stats: TensorInfo[]|null = null, acc: TensorInfo[]|null = null;

@@ -5,7 +5,8 @@
  *   Q: scale = softmaxScale · log2(e) (· qDescale · kDescale in full FP8 mode): scores come out in log2 units.
  *   K: kDescale in KV-only FP8 mode.  V: vDescale in both FP8 modes (acc needs no epilogue descale).
  */
-import type {Fp8Format, Strides3} from '../../src/spec';
+import type {FlashAttentionSpec, Fp8Format, Strides3} from '../../src/spec';
+import type {Geometry} from './geometry';
 import {fp8CodecGlsl} from './fp8_glsl';
 import {fp8CodeGlsl} from './fp8_words';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
@@ -57,6 +58,16 @@ export function rowOriginUniforms(seqPadded: number, heads: number, seqlen: numb
     {name: 'heads', type: 'int', value: heads},
     {name: 'seqlen', type: 'int', value: seqlen},
   ];
+}
+
+/** The PackRowsParams that depend only on the side: query rows (q, dO) or key rows (k, v). */
+export function rowSide(spec: FlashAttentionSpec, geo: Geometry, side: 'q'|'k'):
+    Pick<PackRowsParams, 'layout'|'seqPadded'|'heads'|'seqlen'> {
+  const isQ = side === 'q';
+  return {
+    layout: isQ ? geo.rows : geo.keys, seqPadded: isQ ? geo.seqQPadded : geo.seqKPadded,
+    heads: isQ ? spec.numHeadsQ : spec.numHeadsK, seqlen: isQ ? spec.seqlenQ : spec.seqlenK,
+  };
 }
 
 export function packRowsProgram(p: PackRowsParams): ProgramDef {

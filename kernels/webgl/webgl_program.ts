@@ -84,3 +84,20 @@ export function runProgram(
   const values = def.uniforms.map(u => Array.isArray(u.value) ? u.value : [u.value]);
   return backend.runWebGLProgram(program, inputs, dtype, values, /* preventEagerUnpackingOfOutput */ true);
 }
+
+/**
+ * What every program of this folder needs, checked before any draw: WebGL 2 (texelFetch, integer
+ * arithmetic, multiple render targets) and float32 render textures (float16 ones would round sequence
+ * lengths, indices stored as floats past 2048, and the unnormalized sums). Throws a clear error naming `op`.
+ */
+export function requireWebGL2Float32(op: string): void {
+  if (env().getNumber('WEBGL_VERSION') < 2) {
+    throw new Error(`${op}: needs WebGL 2 (texelFetch, integer arithmetic and multiple render targets ` +
+                    `in shaders); this device runs tfjs on WebGL 1. Use the cpu or webgpu backend here.`);
+  }
+  if (!env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
+    throw new Error(`${op}: needs float32 render textures (WEBGL_RENDER_FLOAT32_ENABLED is false on this ` +
+                    `device); float16 textures cannot hold the row statistics, indices and sums exactly. ` +
+                    `Use the cpu or webgpu backend here.`);
+  }
+}

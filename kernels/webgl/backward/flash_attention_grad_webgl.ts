@@ -36,15 +36,15 @@
  * by texel_layout.ts with a clear error). FP8 inputs never get here (gradient.ts refuses them).
  */
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
-import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
 import {FlashAttentionAttrs, FlashAttentionGrad, FlashAttentionGradInputs} from '../../../src/kernel_name';
 import type {FlashAttentionSpec} from '../../../src/spec';
-import {denseCopyProgram, denseLayout} from '../dense_copy_program';
-import {packRowsProgram} from '../pack_rows_program';
+import {denseCopy, denseLayout} from '../dense_copy_program';
+import {packRowsProgram, rowSide} from '../pack_rows_program';
 import {rowInfoProgram} from '../row_info_program';
 import type {TexelLayout} from '../texel_layout';
 import {flatView} from '../webgl_inputs';
-import {runProgram} from '../webgl_program';
+import {requireWebGL2Float32, runProgram} from '../webgl_program';
 import {dBiasProgram} from './dbias_program';
 import {dkvProgram} from './dkv_program';
 import {dqProgram} from './dq_program';
@@ -61,24 +61,11 @@ const NAME = 'flashAttention gradient (webgl)';
 function packRows(
     backend: MathBackendWebGL, spec: FlashAttentionSpec, geo: GradGeometry, x: TensorInfo, side: 'q'|'k',
     strides: FlashAttentionSpec['qStrides'], scale: number, cu: TensorInfo|undefined, temps: TensorInfo[]): TensorInfo {
-  const isQ = side === 'q';
   const program = packRowsProgram({
     format: null, varlen: spec.varlen, headScale: false, groupScale: false,
-    layout: isQ ? geo.rows : geo.keys, seqPadded: isQ ? geo.seqQPadded : geo.seqKPadded,
-    heads: isQ ? spec.numHeadsQ : spec.numHeadsK, seqlen: isQ ? spec.seqlenQ : spec.seqlenK,
-    strides, headDim: spec.headDim, scale, groupB: spec.groupSize,
+    ...rowSide(spec, geo, side), strides, headDim: spec.headDim, scale, groupB: spec.groupSize,
   });
   return runProgram(backend, program, [x, ...(cu ? [cu] : [])].map(t => flatView(backend, t, temps)));
-}
-
-/** A caller tensor copied four elements per texel (bias, cuSeqlens). */
-function denseCopy(backend: MathBackendWebGL, t: TensorInfo, what: string, temps: TensorInfo[]):
-    {info: TensorInfo, layout: TexelLayout} {
-  const size = util.sizeFromShape(t.shape);
-  const layout = denseLayout(size, what);
-  const info = runProgram(backend, denseCopyProgram(layout, size), [flatView(backend, t, temps)]);
-  temps.push(info);
-  return {info, layout};
 }
 
 function flashAttentionGradWebGL(args: {
@@ -95,11 +82,7 @@ function flashAttentionGradWebGL(args: {
   if (qSize === 0 || kSize === 0) {
     return sides.map(t => backend.makeTensorInfo(t.shape, 'float32', new Float32Array(util.sizeFromShape(t.shape))));
   }
-  if (!env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
-    throw new Error(`${NAME}: needs float32 render textures (WEBGL_RENDER_FLOAT32_ENABLED is false on this ` +
-                    `device); float16 textures cannot hold the row statistics, indices and sums exactly. ` +
-                    `Use the cpu or webgpu backend here.`);
-  }
+  requireWebGL2Float32(NAME);
   const geo = gradGeometry(spec);
   const temps: TensorInfo[] = [];
   const keep = (t: TensorInfo) => (temps.push(t), t);

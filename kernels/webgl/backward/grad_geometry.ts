@@ -1,7 +1,7 @@
 /**
  * Per-call sizes of the WebGL FlashAttention backward (all of them reach the shaders as uniforms):
  * the forward's row layouts (../geometry.ts: rows r = (b·Hq + h)·SqP + i and key rows
- * (b·Hk + hk)·SkP + j with SqP, SkP even, a texel = a 2×2 block [2 rows × 2 columns]; Q̃ and dO use
+ * (b·Hk + hk)·SkP + j with SqP, SkP multiples of 4, a texel = a 2×2 block [2 rows × 2 columns]; Q̃ and dO use
  * `rows`, K and V `keys`, the row facts and (lse, D) `rowStats`) plus the backward's own:
  *   block: P or dS of one key block, one group per row pair of blockN / 2 texels, each a 2×2 texel
  *       [rows r, r+1 × keys j, j+1] (channels (r, j), (r, j+1), (r+1, j), (r+1, j+1));
