@@ -15,3 +15,5 @@ export type {FlashAttentionSpec, Fp8Format, Layout} from './spec';
 export {registerFlashAttentionKernels} from './register';
 /** tf.env() flags that force the WebGPU kernel's tiles ("TMxTNxRMxRN") or split-KV count, for tuning runs. */
 export {SPLITS_FLAG as WEBGPU_SPLITS_FLAG, TILES_FLAG as WEBGPU_TILES_FLAG} from '../kernels/webgpu/launch_plan';
+export {WEBGPU_MATRIX_FLAG} from '../kernels/webgpu/tiles/matrix_flag';
+export type {MatrixChoice} from '../kernels/webgpu/tiles/matrix_flag';
