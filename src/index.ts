@@ -11,7 +11,9 @@ export type {Descale, QuantizeFp8Options} from './fp8';
 export {FlashAttention, QuantizeFp8, DequantizeFp8} from './kernel_name';
 export type {FlashAttentionAttrs, FlashAttentionInputs} from './kernel_name';
 export {kernelKey} from './spec';
-export type {FlashAttentionSpec, Fp8Format, Layout} from './spec';
+export type {FlashAttentionSpec, Fp8Format, Layout, Precision} from './spec';
+/** tf.env() flag giving the default `precision` ('float32' or 'float16') of calls that pass none. */
+export {PRECISION_FLAG} from './precision';
 export {registerFlashAttentionKernels} from './register';
 /** tf.env() flags that force the WebGPU kernel's tiles ("TMxTNxRMxRN") or split-KV count, for tuning runs. */
 export {SPLITS_FLAG as WEBGPU_SPLITS_FLAG, TILES_FLAG as WEBGPU_TILES_FLAG} from '../kernels/webgpu/launch_plan';

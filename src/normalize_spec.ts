@@ -5,7 +5,8 @@
  */
 import {engine, Tensor} from '@tensorflow/tfjs-core';
 import {Descale, Fp8Tensor, isFp8Tensor} from './fp8';
-import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Strides3} from './spec';
+import {resolvePrecision} from './precision';
+import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Precision, Strides3} from './spec';
 
 export type Int32Like = Tensor|Int32Array|number[];
 
@@ -36,6 +37,13 @@ export interface FlashAttentionOptions {
   oScale?: number;
   /** Also return the natural-log LSE, float32 [B, Hq, Sq] ([Hq, Tq] for 'thd'). */
   returnLse?: boolean;
+  /**
+   * Arithmetic of the two matrix products: 'float32' or 'float16' (q, k, v and P rounded to half for
+   * them; S, acc, m, l, the LSE and the output stay float32). Default: the env flag
+   * FLASH_ATTENTION_PRECISION ('float32' unless set). Full FP8 mode keeps its own arithmetic and
+   * ignores it; a backend without matrix units may compute 'float16' calls in float32.
+   */
+  precision?: Precision;
 }
 
 export type AttentionInput = Tensor|Fp8Tensor;
@@ -269,6 +277,7 @@ export function normalizeSpec(
   }
   const lseAsked = options.returnLse ?? false;
   if (typeof lseAsked !== 'boolean') fail(`returnLse must be a boolean, got ${String(lseAsked)}`);
+  const precisionAsked = resolvePrecision(options.precision);
 
   let biasStride: [number, number, number, number] = [0, 0, 0, 0];
   if (options.bias != null) {
@@ -320,6 +329,9 @@ export function normalizeSpec(
     if (backendOf(t) !== home) fail(`${name} lives on a different backend than q; move it with tf.tensor(await x.data()) first`);
   }
 
+  // Full FP8 keeps its own arithmetic (8-bit codes in both products, P through pScale): never float16.
+  const precision: Precision = fp8Mode === 'full' ? 'float32' : precisionAsked;
+
   // FP8 inputs have no gradient, so their forward never keeps an LSE for one.
   const lseForBackwardOnly = !lseAsked && backwardNeedsLse && fp8Mode === 'none';
 
@@ -332,7 +344,7 @@ export function normalizeSpec(
     vStrides: layoutStrides(layout, sk, hk, rowOf(vi)),
     oStrides: layoutStrides(layout, sq, hq, d),
     lseStrides: varlen ? [0, 1, sq] : [hq * sq, 1, sq],
-    causal, softmaxScale,
+    causal, softmaxScale, precision,
     bias: options.bias != null ? 'matrix' : 'none', biasStrides: biasStride,
     alibi, alibiBatchStride: alibi === 'perBatchHead' ? hq : 0,
     returnLse: lseAsked || lseForBackwardOnly, lseForBackwardOnly,

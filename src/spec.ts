@@ -19,6 +19,11 @@ export type BiasKind = 'none' | 'matrix';
 export type AlibiKind = 'none' | 'perHead' | 'perBatchHead';
 /** A scale that is either one number for every head or read per head from a tensor input. */
 export type DescaleKind = 'none' | 'scalar' | 'perHead';
+/**
+ * The arithmetic of the two matrix products. 'float32': all float32. 'float16': q, k, v rounded to half
+ * for Q·Kᵀ and P·V, and P = exp(S − m) rounded to half for P·V; S, acc, m, l and the LSE stay float32.
+ */
+export type Precision = 'float32' | 'float16';
 
 /** [batch, seq, head] strides, in the tensor's storage unit (float32 element or FP8 word). */
 export type Strides3 = [number, number, number];
@@ -49,6 +54,12 @@ export interface FlashAttentionSpec {
 
   readonly causal: boolean;
   readonly softmaxScale: number;
+  /**
+   * 'float16': the rounding points of SPEC.md's Precision section (the cpu kernel implements them; a
+   * backend without matrix units may compute in float32). Always 'float32' in full FP8 mode, which keeps
+   * its own arithmetic.
+   */
+  readonly precision: Precision;
 
   readonly bias: BiasKind;
   /** Strides of bias broadcast to [B, Hq, Sq, Sk] (0 on broadcast axes). */
@@ -105,7 +116,7 @@ export function fp8WordsPerRow(n: number): number {
  */
 export function kernelKey(spec: FlashAttentionSpec): string {
   return [
-    spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', `bias=${spec.bias}`,
+    spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
     `alibi=${spec.alibi}`, spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
     `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
     `v=${spec.vFormat}:${spec.vDescaleKind}`, `p=${spec.pScale > 0 ? spec.pFormat : 'off'}`,

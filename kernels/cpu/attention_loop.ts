@@ -12,9 +12,15 @@
  * Blocks entirely above the bottom-right causal diagonal are never loaded. Memory: O(BLOCK_M · BLOCK_N
  * + (BLOCK_M + 2 BLOCK_N) · D) per call, never Sq × Sk. Scores stay in natural-log units (Math.exp is
  * what JS has; the GPU kernels fold log2(e) into qk_scale and use exp2).
+ *
+ * precision 'float16' (SPEC.md, Precision), the reference for every float16 kernel: the Q, K and V tiles
+ * are rounded to IEEE half as they are loaded (FP8 KV-only: the decoded value · descale), and P is
+ * rounded to half for P·V only; S, the row sum l (of the unrounded P), m, acc and the LSE stay as in
+ * float32 (here: float64), and the output is float32.
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import {fp8DecodeTable, fp8Encode} from '../../src/fp8_codec';
+import {roundToHalf} from '../../src/half';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {RowLoader} from './row_loader';
 import {sequenceBounds} from './sequence';
@@ -39,13 +45,18 @@ export function attentionForward(
     spec: FlashAttentionSpec, data: AttentionData, out: Float32Array, lse: Float32Array|null): void {
   const D = spec.headDim;
   const full = spec.fp8Mode === 'full';
-  const qLoader = new RowLoader(data.q, spec.qStrides, spec.qFormat, D);
-  const kLoader = new RowLoader(data.k, spec.kStrides, spec.kFormat, D);
-  const vLoader = new RowLoader(data.v, spec.vStrides, spec.vFormat, D);
+  // Full FP8 mode always has precision 'float32' (normalize_spec.ts): it keeps its own arithmetic.
+  const half = spec.precision === 'float16';
+  const qLoader = new RowLoader(data.q, spec.qStrides, spec.qFormat, D, half);
+  const kLoader = new RowLoader(data.k, spec.kStrides, spec.kFormat, D, half);
+  const vLoader = new RowLoader(data.v, spec.vStrides, spec.vFormat, D, half);
   const qTile = new Float32Array(BLOCK_M * D);
   const kTile = new Float32Array(BLOCK_N * D);
   const vTile = new Float32Array(BLOCK_N * D);
+  // S, then P in place; float16 writes the half-rounded P that P·V multiplies to a buffer of its own,
+  // so S's P (unrounded) still tells a masked key (p = 0) from one whose P rounds to 0 in half.
   const s = new Float64Array(BLOCK_M * BLOCK_N);
+  const pv = half ? new Float64Array(BLOCK_M * BLOCK_N) : s;
   const acc = new Float64Array(BLOCK_M * D);
   const mI = new Float64Array(BLOCK_M);
   const lI = new Float64Array(BLOCK_M);
@@ -126,26 +137,26 @@ export function attentionForward(
             const alpha = Math.exp(mI[r] - shift);
             let rowSum = 0;
             for (let d = 0; d < D; d++) acc[ao + d] *= alpha;
-            // P overwrites S in place; P·V then runs four keys per pass over acc.
+            // P overwrites S in place (l sums it unrounded); P·V then runs four keys per pass over acc.
             for (let c = 0; c < cols; c++) {
               const p = Math.exp(s[so + c] - shift);
               rowSum += p;
+              if (half) pv[so + c] = roundToHalf(p);
               s[so + c] = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
             }
             let c = 0;
             for (; c + 3 < cols; c += 4) {
-              const p0 = s[so + c], p1 = s[so + c + 1], p2 = s[so + c + 2], p3 = s[so + c + 3];
               // A masked key (p = 0) takes no part, not even as 0 · NaN: handled one key at a time.
-              if (p0 === 0 || p1 === 0 || p2 === 0 || p3 === 0) break;
+              if (s[so + c] === 0 || s[so + c + 1] === 0 || s[so + c + 2] === 0 || s[so + c + 3] === 0) break;
+              const p0 = pv[so + c], p1 = pv[so + c + 1], p2 = pv[so + c + 2], p3 = pv[so + c + 3];
               const v0 = c * D, v1 = v0 + D, v2 = v1 + D, v3 = v2 + D;
               for (let d = 0; d < D; d++) {
                 acc[ao + d] += p0 * vTile[v0 + d] + p1 * vTile[v1 + d] + p2 * vTile[v2 + d] + p3 * vTile[v3 + d];
               }
             }
             for (; c < cols; c++) {
-              const p = s[so + c];
-              if (p === 0) continue;
-              const vo = c * D;
+              if (s[so + c] === 0) continue;
+              const p = pv[so + c], vo = c * D;
               for (let d = 0; d < D; d++) acc[ao + d] += p * vTile[vo + d];
             }
             lI[r] = lI[r] * alpha + rowSum;

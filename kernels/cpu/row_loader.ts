@@ -1,17 +1,20 @@
 /**
  * Loads rows of q, k or v into a dense float32 tile [rows × D], the CPU analogue of a GPU kernel's
  * load of a block into workgroup memory: strides and layout are resolved here, and FP8 words are
- * decoded (code → value · descale) so the attention loop only ever sees plain tiles.
+ * decoded (code → value · descale) so the attention loop only ever sees plain tiles. With `half`
+ * (precision 'float16') every loaded value, the decoded FP8 value · descale included, is rounded to
+ * IEEE half, as a float16 kernel stages its tiles.
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import {fp8DecodeTable} from '../../src/fp8_codec';
+import {roundTileToHalf} from '../../src/half';
 import type {Fp8Format, Strides3} from '../../src/spec';
 
 export class RowLoader {
   private readonly table: Float32Array|null;
   constructor(
       private readonly data: TypedArray, private readonly strides: Strides3,
-      format: Fp8Format|null, private readonly headDim: number) {
+      format: Fp8Format|null, private readonly headDim: number, private readonly half = false) {
     this.table = format ? fp8DecodeTable(format) : null;
   }
 
@@ -32,5 +35,6 @@ export class RowLoader {
         }
       }
     }
+    if (this.half) roundTileToHalf(tile, rows * d);
   }
 }
