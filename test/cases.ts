@@ -2,7 +2,7 @@
  * The one table of attention cases, run on every backend that has the kernel. Each case names what
  * it guards. Sizes are small (software GPUs run the suite) but deliberately not multiples of any tile.
  */
-import type {Fp8Format, Layout} from '../src/spec';
+import type {Fp8Format, Layout, Precision} from '../src/spec';
 
 export interface Fp8CaseOptions {
   mode: 'kv'|'full';
@@ -37,6 +37,10 @@ export interface AttentionCase {
   returnLse?: boolean;
   /** Put one NaN into this input. */
   nan?: 'q'|'k'|'v';
+  /** Put these values (e.g. past half's ±65504) into random elements of this input. */
+  large?: {input: 'q'|'k'|'v', values: number[]};
+  /** The precision option (absent: the default, float32). */
+  precision?: Precision;
 }
 
 const headSizes = [1, 8, 48, 64, 80, 96, 128, 160, 256];

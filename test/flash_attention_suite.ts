@@ -1,7 +1,8 @@
 /**
- * The whole suite for one backend: the case table against the oracle, the property test, the FP8
- * codecs, the API and every error. Entry points (test/node, test/browser) call defineBackendSuite per
- * backend; a backend that cannot run here is reported as skipped with the reason.
+ * The whole suite for one backend: the case table against the oracle, the property test, precision
+ * float16 (precision_suite.ts), the FP8 codecs, the API and every error. Entry points (test/node,
+ * test/browser) call defineBackendSuite per backend; a backend that cannot run here is reported as
+ * skipped with the reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {activateBackend} from './backends';
@@ -11,6 +12,7 @@ import {defineErrorTests} from './errors_suite';
 import {defineFp8Tests} from './fp8_suite';
 import {defineGradTests} from './grad_suite';
 import {runCase} from './harness';
+import {definePrecisionTests} from './precision_suite';
 import {randomCase} from './property';
 import {makeRng, runSeed} from './rng';
 
@@ -50,6 +52,7 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
         it(`${c.name}: ${JSON.stringify(c)}`, async () => void await runCase(c, seed));
       }
     });
+    definePrecisionTests(backend, seed);
     defineFp8Tests(seed);
     if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);
     else describe('gradients', () => it(`skipped: no FlashAttentionGrad kernel for ${backend} yet`, function() { this.skip(); }));

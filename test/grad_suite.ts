@@ -38,7 +38,7 @@ export const SHARED_GRAD_CASES: AttentionCase[] = CASES.filter(c => c.fp8 == nul
 /** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */
 const ATOL = 1e-4, RTOL = 1e-3;
 
-export async function runGradCase(c: AttentionCase, seed: string): Promise<void> {
+export async function runGradCase(c: AttentionCase, seed: string, bound = {atol: ATOL, rtol: RTOL}): Promise<void> {
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
   const hq = c.hq, hk = c.hk ?? c.hq, d = c.d;
@@ -58,6 +58,7 @@ export async function runGradCase(c: AttentionCase, seed: string): Promise<void>
     causal: c.causal ?? false, softmaxScale: c.softmaxScale ?? 1 / Math.sqrt(d), dOut,
   };
   const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, softmaxScale: c.softmaxScale, returnLse: c.returnLse};
+  if (c.precision != null) options.precision = c.precision;
   setCuSeqlens(c, g, options, own);
   let biasSlot = -1, slopeSlot = -1;
   if (c.bias) {
@@ -103,7 +104,7 @@ export async function runGradCase(c: AttentionCase, seed: string): Promise<void>
     const compare = (what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, at?: (i: number) => number) => {
       for (let i = 0; i < expected.length; i++) {
         const a = actual[at ? at(i) : i], r = expected[i];
-        if (!(Math.abs(a - r) <= ATOL + RTOL * Math.abs(r))) fail(c, seed, `${what}[${i}]: got ${a}, expected ${r}`);
+        if (!(Math.abs(a - r) <= bound.atol + bound.rtol * Math.abs(r))) fail(c, seed, `${what}[${i}]: got ${a}, expected ${r}`);
       }
     };
     const canon = (rows: number, heads: number, layoutAt: typeof qAt) => (i: number) => {

@@ -2,9 +2,11 @@
  * The float64 oracle: SPEC.md's formula computed the plain O(Sq·Sk) way, one query row at a time,
  * on canonical inputs (q as [T, Hq, D] rows of each sequence, k and v as [T, Hk, D]), independent of
  * the kernels' layouts, strides, tiles and codecs. FP8 comes in as codes and is decoded by
- * fp8_oracle.ts.
+ * fp8_oracle.ts. For precision 'float16' it rounds its inputs to half first (half_oracle.ts), and can
+ * also round P for P·V.
  */
 import {OracleFp8Format, oracleFp8Round, oracleFp8Value} from './fp8_oracle';
+import {oracleHalfRound} from './half_oracle';
 
 export interface OracleFp8 {
   mode: 'kv'|'full';
@@ -41,6 +43,12 @@ export interface OracleInputs {
   bias?: (b: number, h: number, i: number, j: number) => number;
   slope?: (b: number, h: number) => number;
   fp8?: OracleFp8;
+  /**
+   * Rounding to IEEE half, SPEC.md's float16 points. 'qkv': q, k and v are rounded before the products
+   * (KV-only FP8: the decoded value · descale); the rest stays float64. 'qkvp': also each
+   * p = exp(s − m) (m the row max) for P·V, while l sums the unrounded p. Not with full FP8 mode.
+   */
+  half?: 'qkv'|'qkvp';
 }
 
 export interface OracleOutputs {
@@ -63,17 +71,19 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
   const lseLength = denseLse ? x.batch * hq * Math.max(...x.lensQ) : hq * rowsQ;
   const lse = new Float64Array(lseLength);
   const magnitude = fp8?.pScale ? new Float64Array(rowsQ * hq * d) : null;
+  if (x.half && fp8?.mode === 'full') throw new Error('oracle: full FP8 mode keeps its own arithmetic, no half rounding');
+  const round = x.half ? oracleHalfRound : (y: number) => y;
   const qAt = (row: number, h: number, c: number) => {
     const idx = (row * hq + h) * d + c;
     if (fp8?.mode === 'full') return oracleFp8Value(fp8.qCodes![idx], fp8.format);
-    return x.q[idx];
+    return round(x.q[idx]);
   };
   const kvAt = (which: 'k'|'v', row: number, h: number, c: number) => {
     const idx = (row * hk + h) * d + c;
-    if (fp8 == null) return (which === 'k' ? x.k : x.v)[idx];
+    if (fp8 == null) return round((which === 'k' ? x.k : x.v)[idx]);
     const value = oracleFp8Value((which === 'k' ? fp8.kCodes : fp8.vCodes)[idx], fp8.format);
     // KV-only mode dequantizes k and v; full mode keeps raw codes and descales the products.
-    return fp8.mode === 'kv' ? value * (which === 'k' ? fp8.kDescale : fp8.vDescale)[h] : value;
+    return fp8.mode === 'kv' ? round(value * (which === 'k' ? fp8.kDescale : fp8.vDescale)[h]) : value;
   };
 
   for (let b = 0; b < x.batch; b++) {
@@ -108,7 +118,7 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
         for (let t = 0; t < scores.length; t++) {
           const p = Math.exp(scores[t] - m);
           l += p;
-          let pv = p;
+          let pv = x.half === 'qkvp' ? oracleHalfRound(p) : p;
           if (fp8?.pScale) pv = oracleFp8Round(p * fp8.pScale, fp8.format) / fp8.pScale;
           for (let c = 0; c < d; c++) {
             const vc = kvAt('v', x.startsK[b] + keys[t], g, c);
