@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import {selectedBackends} from '../backends';
 import {defineBackendSuite} from '../flash_attention_suite';
+import {defineLayerSuite} from '../layers_suite';
 import {defineWebglTests} from '../webgl_cases';
 import {defineWebgpuOnlyTests, WEBGPU_CASES} from '../webgpu_cases';
 
@@ -17,3 +18,4 @@ for (const backend of selectedBackends(['cpu', 'webgl', 'webgpu'])) {
     defineBackendSuite(backend, {otherBackend: null});
   }
 }
+for (const backend of selectedBackends(['cpu', 'webgl', 'webgpu'])) defineLayerSuite(backend, {indexedDb: true, fitSteps: backend === 'cpu' ? 40 : 30});

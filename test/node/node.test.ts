@@ -5,9 +5,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import {selectedBackends} from '../backends';
 import {defineBackendSuite} from '../flash_attention_suite';
+import {defineLayerSuite} from '../layers_suite';
 import {defineWebgpuOnlyTests, WEBGPU_CASES} from '../webgpu_cases';
 
 for (const backend of selectedBackends(['cpu', 'webgpu'])) {
   defineBackendSuite(backend, backend === 'webgpu' ?
       {otherBackend: 'cpu', extraCases: WEBGPU_CASES, extraTests: defineWebgpuOnlyTests} : {otherBackend: null});
 }
+for (const backend of selectedBackends(['cpu', 'webgpu'])) defineLayerSuite(backend, {fitSteps: backend === 'cpu' ? 40 : 30});
