@@ -5,6 +5,7 @@ const dir = process.argv[2];
 let passed = 0, failed = 0, skipped = 0;
 const read = name => (existsSync(`${dir}/${name}`) ? readFileSync(`${dir}/${name}`, 'utf8') : '');
 const node = read('node.log'), browser = read('browser.log'), page = read('page.log'), umd = read('umd.log');
+const consumer = read('consumer.log');
 
 console.log('\n== per backend (case table + property + FP8 + API + errors)');
 for (const [where, log] of [['node', node], ['chromium', browser]]) {
@@ -14,11 +15,12 @@ for (const [where, log] of [['node', node], ['chromium', browser]]) {
 const num = (re, log) => Number((log.match(re) ?? [])[1] ?? 0);
 passed += num(/(\d+) passing/, node); failed += num(/(\d+) failing/, node); skipped += num(/(\d+) pending/, node);
 passed += num(/✔ (\d+) tests? completed/, browser); failed += num(/✖ (\d+) tests? failed/, browser); skipped += num(/ℹ (\d+) tests? skipped/, browser);
-for (const [name, log] of [['page', page], ['umd', umd]]) {
+for (const [name, log] of [['page', page], ['umd', umd], ['consumer', consumer]]) {
   passed += num(new RegExp(`${name}: (\\d+) passed`), log);
   failed += num(new RegExp(`${name}: \\d+ passed, (\\d+) failed`), log);
 }
-if (!/passing|failing/.test(node) || !/tests? completed|tests? failed/.test(browser) || !/umd: \d+ passed/.test(umd)) {
+if (!/passing|failing/.test(node) || !/tests? completed|tests? failed/.test(browser) || !/umd: \d+ passed/.test(umd) ||
+    !/consumer: \d+ passed/.test(consumer)) {
   console.log('a test runner printed no result');
   failed += 1;
 }

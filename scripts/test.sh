@@ -4,6 +4,7 @@
 #   builds the package, type-checks, then runs
 #     1. Node (mocha): cpu, and webgpu through Dawn on SwiftShader's Vulkan driver;
 #     2. headless Chromium (karma): cpu, webgl and webgpu on SwiftShader;
+#     3. the <script> build, the npm-packed package in a fresh project (test/consumer), the demo page;
 #   and exits non-zero on any failure. FA_BACKENDS=cpu,webgpu narrows the backends; FA_SEED replays a run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,9 @@ npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1  # bun
 
 echo "== the <script> build in headless Chromium"
 node test/umd/umd.test.mjs 2>&1 | tee "$logs/umd.log" || status=1
+
+echo "== the packed package in a fresh project: require, import, <script>, types"
+node test/consumer/consumer.test.mjs 2>&1 | tee "$logs/consumer.log" || status=1
 
 if [ -f test/page/page.test.mjs ]; then
   echo "== demo page in headless Chromium"
