@@ -1,5 +1,5 @@
 // Bundles bench/webgpu_bench.ts into ONE self-contained ESM file for Node (webgpu/dawn.node stays external),
-// as ../shared/gpu/pack.sh wants: artifacts/bench/webgpu_bench.mjs (artifacts/ is git-ignored).
+// as scripts/gpu/pack.sh wants: artifacts/bench/webgpu_bench.mjs (artifacts/ is git-ignored).
 // The kernel version (git describe, and a hash of src/ + kernels/ since the kernel may be uncommitted) is
 // baked in so every result says which code produced it.
 // If the library does not bundle (a kernel mid-edit), it is replaced by a stub whose flashAttention throws
