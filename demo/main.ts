@@ -1,7 +1,7 @@
 /**
  * The demo page: wires the backend picker, the presets, "Run both", the sweep and the heat-maps to the DOM.
  * Everything it measures is also exposed for the page test: body[data-state] ('loading' | 'idle' | 'running' |
- * 'done' | 'error') and window.__demoResult / __demoSweep / __demoHeatmap / __demoTraining.
+ * 'done' | 'error') and window.__demoResult / __demoSweep / __demoHeatmap / __demoTraining / __demoLm.
  */
 import {activate, BackendName, BackendStatus, probeBackends} from './backends';
 import {chartSvg, lossChartSvg} from './chart';
@@ -12,6 +12,7 @@ import {maxAbsDiff} from './measure';
 import {Config, configError, presetById, PRESETS, usefulFlops} from './presets';
 import {sweep, sweepLengths, SweepPoint} from './sweep';
 import {trainTinyModel} from './training';
+import {runLmPanel} from './lm_panel';
 import {$, esc, resultHtml} from './view';
 
 declare global {
@@ -20,6 +21,7 @@ declare global {
     __demoSweep?: unknown;
     __demoHeatmap?: unknown;
     __demoTraining?: unknown;
+    __demoLm?: unknown;
     __demoBackends?: BackendStatus[];
     /** [step, ms since page start]: where the page spent its start-up. */
     __demoTimings?: Array<[string, number]>;
@@ -58,7 +60,7 @@ function clearErrors() {
 }
 function setBusy(on: boolean, cancellable = false) {
   busy = on;
-  for (const id of ['run', 'sweep', 'heatmap-draw', 'train']) $<HTMLButtonElement>(id).disabled = on;
+  for (const id of ['run', 'sweep', 'heatmap-draw', 'train', 'lm-train']) $<HTMLButtonElement>(id).disabled = on;
   $<HTMLButtonElement>('cancel').disabled = !(on && cancellable);
   document.querySelectorAll<HTMLInputElement>('input[name=backend]').forEach(r => r.disabled = on || r.dataset.reason != null);
 }
@@ -251,6 +253,7 @@ async function main() {
   $('cancel').addEventListener('click', () => { cancelled = true; status('cancelling after the current length…'); });
   $('heatmap-draw').addEventListener('click', () => void drawHeatmaps());
   $('train').addEventListener('click', () => void runTraining());
+  $('lm-train').addEventListener('click', () => void runLmPanel({backend: () => backend, setBusy, setState, clearErrors, showError}));
   status('starting backends…', 'indeterminate');
   mark('bundle running');
   const statuses = await probeBackends();
@@ -266,6 +269,7 @@ async function main() {
   await selectBackend(first.name);
   $('chart').innerHTML = chartSvg([], '');
   $('train-chart').innerHTML = lossChartSvg([], 0);
+  $('lm-chart').innerHTML = lossChartSvg([], 0);
 }
 
 void main();

@@ -6,7 +6,9 @@
 // reason. Then a tiny sweep on cpu (chart, progress, composition-over-cap marker), the outputs of all backends
 // against the cpu run's, the training panel on every backend (the README's tiny model trained through the op's
 // gradient: the loss must fall below a fifth of its start; with the attention gradients zeroed it only halves;
-// PAGE_TRAIN=cpu narrows the backends), and no console errors or requests beyond localhost.
+// PAGE_TRAIN=cpu narrows the backends), the transformer language-model panel briefly on cpu (tfjs-layers model of
+// MultiHeadAttention layers: model.fit steps, progress, loss curve, a sample, no leaks), and no console errors or
+// requests beyond localhost.
 // Screenshots go to artifacts/. Last line: "page: N passed, M failed".
 import puppeteer from 'puppeteer-core';
 import {existsSync, mkdirSync} from 'node:fs';
@@ -39,7 +41,8 @@ function check(name, problems) {
   }
 }
 
-const WATCHDOG_S = 170 + 120 * TRAIN_BACKENDS.filter(b => b !== 'cpu').length;
+const LM_STEPS = 10;
+const WATCHDOG_S = 230 + 120 * TRAIN_BACKENDS.filter(b => b !== 'cpu').length;
 const watchdog = setTimeout(() => {
   console.log(`  ✖ the page test ran over ${WATCHDOG_S} s`);
   console.log(`page: ${passed} passed, ${failed + 1} failed`);
@@ -223,6 +226,42 @@ try {
     await page.evaluate(() => document.getElementById('train-section').scrollIntoView());
     await page.screenshot({path: join(artifacts, `demo-train-${name}.png`)});
     check(`${name}: the training panel trains the tiny model ${TRAIN_STEPS} steps, loss ${first.toFixed(2)} → ${last.toFixed(2)} (${((Date.now() - tt) / 1000).toFixed(1)} s)`,
+          problems.slice(0, 8));
+  }
+  if (lastBackend && statuses.some(s => s.name === 'cpu' && !s.reason)) {
+    // The language-model panel, briefly, on cpu: a few model.fit steps of the tfjs-layers transformer.
+    const problems = [], tl = Date.now();
+    if (!(await page.$eval('#backend-cpu', r => r.checked))) {
+      await page.click('#backend-cpu');
+      await page.waitForFunction(() => document.querySelector('#backend-cpu').checked);
+      await settled();
+    }
+    await setFields({'lm-steps': LM_STEPS});
+    await page.evaluate(() => {
+      const bar = document.getElementById('lm-progress');
+      window.__demoLm = null;
+      window.__lmSeen = [];
+      new MutationObserver(() => { if (!bar.hidden) window.__lmSeen.push(bar.value); }).observe(bar, {attributes: true});
+    });
+    await page.click('#lm-train');
+    await page.waitForFunction(() => document.body.dataset.state === 'running' || window.__demoLm, {timeout: 10_000});
+    await settled(120_000);
+    const run = await page.evaluate(() => window.__demoLm);
+    const seen = await page.evaluate(() => window.__lmSeen);
+    const losses = run?.losses ?? [];
+    if (run?.error) problems.push(`training failed: ${run.error}`);
+    if (losses.length !== LM_STEPS || !losses.every(Number.isFinite)) problems.push(`losses: ${JSON.stringify(losses)}`);
+    else if (!(losses.slice(-3).reduce((a, b) => a + b) < losses.slice(0, 3).reduce((a, b) => a + b))) problems.push(`the loss did not fall: ${losses.map(l => l.toFixed(2)).join(' ')}`);
+    if (run?.leakedTensors !== 0) problems.push(`tensors leaked: ${run?.leakedTensors}`);
+    const shown = await page.evaluate(() => ({
+      sample: document.querySelector('[data-testid=lm-sample]')?.textContent ?? '',
+      points: document.querySelector('#lm-chart polyline.loss')?.getAttribute('points').trim().split(/\s+/).length ?? 0}));
+    if (!shown.sample.startsWith('the cat ') || shown.sample.length !== 'the cat '.length + 48) problems.push(`sample shown: ${JSON.stringify(shown.sample)}`);
+    if (shown.points !== LM_STEPS) problems.push(`the loss curve has ${shown.points} points`);
+    if (!seen.includes(1) || !seen.includes(LM_STEPS / 2)) problems.push(`the progress bar did not step: ${JSON.stringify(seen)}`);
+    await page.evaluate(() => document.getElementById('lm-section').scrollIntoView());
+    await page.screenshot({path: join(artifacts, 'demo-lm-cpu.png')});
+    check(`cpu: the language-model panel trains ${LM_STEPS} model.fit steps, loss ${losses[0]?.toFixed(2)} → ${losses[losses.length - 1]?.toFixed(2)}, samples ${JSON.stringify(shown.sample.slice(8, 28))}… (${((Date.now() - tl) / 1000).toFixed(1)} s)`,
           problems.slice(0, 8));
   }
   if (heads.cpu && Object.keys(heads).length > 1) {
