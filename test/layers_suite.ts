@@ -220,6 +220,7 @@ export function defineLayerSuite(backend: string, options: LayerSuiteOptions = {
         throws(() => new MultiHeadAttention({numHeads: 4, numKeyValueHeads: 3, keyDim: 4}), /numKeyValueHeads must be a positive integer dividing numHeads = 4, got 3/);
         throws(() => new MultiHeadAttention({numHeads: 1, keyDim: 300}), /keyDim must be an integer in 1..256/);
         throws(() => new MultiHeadAttention({numHeads: 0, keyDim: 4}), /numHeads must be a positive integer, got 0/);
+        throws(() => new MultiHeadAttention({numHeads: 1, keyDim: 4, precision: 'half' as 'float16'}), /precision must be 'float32' or 'float16'/);
         throws(() => new MultiHeadAttention({numHeads: 2, keyDim: 4, kernelInitializer: 'glorotUniformm'}), /kernelInitializer 'glorotUniformm' is not an initializer \(did you mean 'glorotUniform'\?\)/);
       });
       it('wrong inputs, a misspelt call option, a mask of the wrong shape', () => {

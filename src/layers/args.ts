@@ -4,6 +4,7 @@
  * throw, naming the closest known one: a misspelt `numHead` must not silently become a default.
  */
 import type {layers} from '@tensorflow/tfjs-layers';
+import type {FlashAttentionOptions} from '../index';
 import {rejectUnknownKeys} from './closest_name';
 import {Initializer, InitializerLike, resolveInitializer} from './initializer';
 
@@ -30,10 +31,12 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
   biasInitializer?: InitializerLike;
   /** Attention-probability dropout: only 0 until flashAttention has a dropout option. */
   dropout?: number;
+  /** flashAttention's `precision` ('float32' | 'float16' products); default: the op's default (its env flag). */
+  precision?: FlashAttentionOptions['precision']|null;
 }
 
 const OWN_KEYS = ['numHeads', 'keyDim', 'valueDim', 'numKeyValueHeads', 'useBias', 'outputShape', 'kernelInitializer',
-                  'biasInitializer', 'dropout'];
+                  'biasInitializer', 'dropout', 'precision'];
 export const KNOWN_ARGS = [...OWN_KEYS, ...BASE_KEYS];
 
 export interface ResolvedArgs {
@@ -47,6 +50,8 @@ export interface ResolvedArgs {
   kernelInitializer: Initializer;
   biasInitializer: Initializer;
   dropout: number;
+  /** null: the op's default. */
+  precision: FlashAttentionOptions['precision']|null;
 }
 
 const isPositiveInt = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 1;
@@ -79,8 +84,12 @@ export function resolveArgs(args: MultiHeadAttentionArgs): ResolvedArgs {
     fail(`dropout ${dropout} is not supported yet: flashAttention has no attention-dropout option, so the layer ` +
          `cannot drop attention probabilities; pass dropout: 0 (or put a tf.layers.dropout after the layer)`);
   }
+  const precision = args.precision ?? null;
+  if (precision != null && precision !== 'float32' && precision !== 'float16') {
+    fail(`precision must be 'float32' or 'float16' (flashAttention's option), got ${JSON.stringify(precision)}`);
+  }
   return {
-    numHeads, keyDim, valueDim, numKeyValueHeads, useBias, outputShape, dropout,
+    numHeads, keyDim, valueDim, numKeyValueHeads, useBias, outputShape, dropout, precision,
     kernelInitializer: resolveInitializer('kernelInitializer', args.kernelInitializer ?? 'glorotUniform'),
     biasInitializer: resolveInitializer('biasInitializer', args.biasInitializer ?? 'zeros'),
   };

@@ -5,7 +5,7 @@
  * 1/sqrt(keyDim), and the padded output columns (P·0) are sliced off.
  */
 import {pad, Tensor} from '@tensorflow/tfjs-core';
-import {flashAttention} from '../index';
+import {flashAttention, FlashAttentionOptions} from '../index';
 import {kerasCausalAttention} from './keras_causal';
 import {sliceAxis} from './slice_axis';
 
@@ -16,6 +16,8 @@ export interface AttendOptions {
   causal: boolean;
   /** Additive score bias, rank 4, broadcastable to [B, Hq, Sq, Sk]. */
   bias: Tensor|null;
+  /** flashAttention's precision; null: the op's default. */
+  precision: FlashAttentionOptions['precision']|null;
 }
 
 export function attend(q: Tensor, k: Tensor, v: Tensor, options: AttendOptions): Tensor {
@@ -23,7 +25,7 @@ export function attend(q: Tensor, k: Tensor, v: Tensor, options: AttendOptions):
   const widen = (x: Tensor) => (dim(x, 3) === d ? x : pad(x, [[0, 0], [0, 0], [0, 0], [0, d - dim(x, 3)]]));
   const softmaxScale = 1 / Math.sqrt(keyDim);
   const call = (q: Tensor, k: Tensor, v: Tensor, causal: boolean, bias: Tensor|null) =>
-      flashAttention(q, k, v, {causal, softmaxScale, ...(bias ? {bias} : {})});
+      flashAttention(q, k, v, {causal, softmaxScale, ...(bias ? {bias} : {}), ...(options.precision ? {precision: options.precision} : {})});
   const [qd, kd, vd] = [widen(q), widen(k), widen(v)];
   const out = options.causal ? kerasCausalAttention(qd, kd, vd, options.bias, call) : call(qd, kd, vd, false, options.bias);
   return dim(out, 3) === valueDim ? out : sliceAxis(out, 3, 0, valueDim);

@@ -166,7 +166,7 @@ export class MultiHeadAttention extends layers.Layer {
       const mask = maskInput ?? (kwargs.attentionMask as Tensor|undefined);
       const bias = mask == null ? null :
           maskToBias(mask, {batch: qShape[0], heads: this.numHeads, sq: qShape[1], sk: kShape[1]});
-      const attended = attend(q, k, v, {causal: kwargs.useCausalMask === true, bias});
+      const attended = attend(q, k, v, {causal: kwargs.useCausalMask === true, bias, precision: this.resolved.precision});
       return projectFromHeads(attended, p.attention_output.kernel.read(), read(p.attention_output.bias));
     });
   }
@@ -182,7 +182,7 @@ export class MultiHeadAttention extends layers.Layer {
     const r = this.resolved;
     return {
       numHeads: r.numHeads, keyDim: r.keyDim, valueDim: r.valueDim, numKeyValueHeads: r.numKeyValueHeads,
-      useBias: r.useBias, outputShape: r.outputShape, dropout: r.dropout,
+      useBias: r.useBias, outputShape: r.outputShape, dropout: r.dropout, precision: r.precision ?? null,
       kernelInitializer: serializeInitializer(r.kernelInitializer) as unknown as serialization.ConfigDict,
       biasInitializer: serializeInitializer(r.biasInitializer) as unknown as serialization.ConfigDict,
       ...super.getConfig(),
