@@ -2,7 +2,7 @@
 # Packs a Node program that uses WebGPU through Dawn (npm package `webgpu`) so that it runs on the NVIDIA
 # NVIDIA GPU machine (H200), which has a GPU and a Vulkan driver but no Node.js.
 #   usage (from the project root):  bash scripts/gpu/pack.sh path/to/bundle.mjs
-#   (npm run bench:pack and scripts/pack_gpu_tests.sh call it; it was shared/gpu/pack.sh outside the repository)
+#   (npm run bench:pack and scripts/pack_gpu_tests.sh call it; it used to live outside the repository)
 # The bundle must be ONE self-contained ESM file (esbuild --bundle --platform=node --format=esm
 #   --external:webgpu --banner:js="import {createRequire as __cr} from 'module'; const require = __cr(import.meta.url);")
 # and must set globalThis.navigator = {gpu: create([])} from 'webgpu' before importing tfjs-backend-webgpu.
