@@ -26,7 +26,8 @@ import {makeRng} from './rng';
  */
 export const FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'|'either'> = {cpu: 'float16', webgpu: 'either', webgl: 'float32'};
 
-const asFloat16 = (c: AttentionCase): AttentionCase => ({...c, name: `float16: ${c.name}`, precision: 'float16'});
+/** A case under precision 'float16' (its own name, so its own seeded inputs). */
+export const asFloat16 = (c: AttentionCase): AttentionCase => ({...c, name: `float16: ${c.name}`, precision: 'float16'});
 
 /**
  * The shared table under 'float16'. Full FP8 rows stay in: precision is normalized to 'float32' there
