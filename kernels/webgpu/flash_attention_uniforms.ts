@@ -4,7 +4,7 @@
  */
 import type {FlashAttentionSpec, Strides3} from '../../src/spec';
 import {SideInput, sideOffsetUniforms} from './side_inputs_program';
-import {LaunchPlan, queryBlocks} from './launch_plan';
+import {BlockShape, LaunchPlan, queryBlocks} from './launch_plan';
 import {UniformField} from './uniforms';
 
 const LOG2E = Math.LOG2E;
@@ -20,7 +20,7 @@ const strides = (tensor: string, [b, s, h]: Strides3) =>
  * `sideOffsets`: where each side input starts in the packed side-input buffer.
  */
 export function flashAttentionUniforms(
-    spec: FlashAttentionSpec, plan: LaunchPlan, lseOffset: number,
+    spec: FlashAttentionSpec, plan: LaunchPlan<BlockShape>, lseOffset: number,
     sideOffsets: Partial<Record<SideInput, number>>): UniformField[] {
   const [bB, bH, bI, bJ] = spec.biasStrides;
   return [

@@ -18,7 +18,12 @@ import {lseShape, outputShape} from '../../src/spec';
 import {CopyRangeProgram, copyRangeUniforms} from './copy_range_program';
 import {FlashAttentionProgram, flashAttentionInputNames, sideInputNames} from './flash_attention_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
-import {planLaunch} from './launch_plan';
+import {deviceFeatures} from './device_features';
+import {BlockShape, LaunchPlan, planLaunch} from './launch_plan';
+import {runEnabledProgram} from './own_pipeline';
+import {matrixTilesFor} from './tiles/arithmetic';
+import {MatrixAttentionProgram} from './tiles/matrix_attention_program';
+import {planMatrixLaunch} from './tiles/matrix_plan';
 import {SideInput, SideInputsProgram, sideOffsetUniforms} from './side_inputs_program';
 import {mergeInvocations, SplitMergeProgram} from './split_merge_program';
 import {uniformData} from './uniforms';
@@ -60,7 +65,10 @@ export function flashAttentionWebgpu(args: {
 }): TensorInfo[] {
   const {inputs, backend, attrs: spec} = args;
   const limits = backend.device.limits;
-  const plan = planLaunch(spec, limits);
+  // float16 on matrix tiles where the device and the flag say so and the tiles fit; else float32.
+  const tiles = matrixTilesFor(spec, deviceFeatures(backend.device));
+  const matrixPlan = tiles != null ? planMatrixLaunch(spec, limits, tiles) : null;
+  const plan: LaunchPlan<BlockShape> = matrixPlan ?? planLaunch(spec, limits);
   const outSize = sizeFromShape(outputShape(spec));
   const lseSize = spec.returnLse ? sizeFromShape(lseShape(spec)) : 0;
 
@@ -88,9 +96,11 @@ export function flashAttentionWebgpu(args: {
   });
 
   const uniforms = uniformData(flashAttentionUniforms(spec, plan, outSize, offsets));
-  const main = backend.runWebGPUProgram(
-      new FlashAttentionProgram(spec, plan, split ? partialsSize : outSize + lseSize, limits.maxComputeWorkgroupsPerDimension),
-      programInputs, 'float32', uniforms);
+  const mainSize = split ? partialsSize : outSize + lseSize;
+  const maxPerDim = limits.maxComputeWorkgroupsPerDimension;
+  const main = matrixPlan != null ?
+      runEnabledProgram(backend, new MatrixAttentionProgram(spec, matrixPlan, tiles!, mainSize, maxPerDim), programInputs, uniforms) :
+      backend.runWebGPUProgram(new FlashAttentionProgram(spec, plan as LaunchPlan, mainSize, maxPerDim), programInputs, 'float32', uniforms);
   placeholders.forEach(t => backend.disposeData(t.dataId));
   let written = main;
   if (split) {

@@ -13,8 +13,16 @@ import {env} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec, Fp8Format} from '../../src/spec';
 import {chooseTileConfig, halfHeight, TileConfig, tileKey} from './tile_config';
 
-export interface LaunchPlan {
-  tiles: TileConfig;
+/** What the grid and the split count depend on, whichever arithmetic the tiles use. */
+export interface BlockShape {
+  blockM: number;
+  blockN: number;
+  threads: number;
+  dPad: number;
+}
+
+export interface LaunchPlan<T extends BlockShape = TileConfig> {
+  tiles: T;
   /** float32 rows are read as vec4 (headDim % 4 == 0, so every row starts on a vec4 boundary). */
   vec4Rows: boolean;
   /** Key ranges per (query block, head, batch); 1 = no split, no merge pass. */
@@ -44,11 +52,11 @@ export function packedRows(spec: FlashAttentionSpec): number {
 }
 
 /** Row blocks per (batch, KV head): the launch grid's row extent (maxSeqlenQ for varlen). */
-export function queryBlocks(spec: FlashAttentionSpec, tiles: TileConfig): number {
+export function queryBlocks(spec: FlashAttentionSpec, tiles: BlockShape): number {
   return Math.ceil(packedRows(spec) / tiles.blockM);
 }
 
-function chooseSplits(spec: FlashAttentionSpec, tiles: TileConfig, gridWorkgroups: number): number {
+export function chooseSplits(spec: FlashAttentionSpec, tiles: BlockShape, gridWorkgroups: number): number {
   // Full FP8 with pScale quantizes P relative to the running max of the keys seen so far (vLLM): a split
   // starting fresh would quantize its P against another max, so those calls never split.
   if (spec.pScale > 0) return 1;
@@ -73,8 +81,7 @@ export function decodeTableBytes(spec: FlashAttentionSpec): number {
 }
 
 export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number}): LaunchPlan {
-  const kvHeads = spec.numHeadsQ / spec.groupSize;
-  const gridOf = (t: TileConfig) => queryBlocks(spec, t) * kvHeads * spec.batch;
+  const gridOf = (t: TileConfig) => gridWorkgroups(spec, t);
   const tileBytes = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
   const forcedTiles = env().getString(TILES_FLAG);
   let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, forcedTiles);
@@ -88,6 +95,11 @@ export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgrou
   const grid = gridOf(tiles);
   const numSplits = chooseSplits(spec, tiles, grid);
   return {tiles, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
+}
+
+/** Workgroups of the main pass before splitting: row blocks × KV heads × batch. */
+export function gridWorkgroups(spec: FlashAttentionSpec, tiles: BlockShape): number {
+  return queryBlocks(spec, tiles) * (spec.numHeadsQ / spec.groupSize) * spec.batch;
 }
 
 export function planKey(plan: LaunchPlan): string {

@@ -11,7 +11,7 @@ import type {FlashAttentionSpec} from '../../src/spec';
 import {FlatProgram, perElementDispatch} from './flat_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {NAN_WGSL} from './nan_wgsl';
-import type {LaunchPlan} from './launch_plan';
+import type {BlockShape, LaunchPlan} from './launch_plan';
 
 const WORKGROUP = 64;
 
@@ -21,7 +21,7 @@ export function mergeInvocations(spec: FlashAttentionSpec): number {
 }
 
 export class SplitMergeProgram extends FlatProgram {
-  constructor(private readonly spec: FlashAttentionSpec, plan: LaunchPlan, outputSize: number) {
+  constructor(private readonly spec: FlashAttentionSpec, plan: LaunchPlan<BlockShape>, outputSize: number) {
     super({
       variableNames: spec.varlen ? ['partials', 'sideInputs'] : ['partials'], outputSize,
       shaderKey: `flashAttentionSplitMerge|${spec.varlen}|${spec.returnLse}`,

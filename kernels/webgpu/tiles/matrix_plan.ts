@@ -1,0 +1,96 @@
+/**
+ * The block shape of the matrix-tile forward (matrix_attention_program.ts) and its launch plan.
+ *
+ * A workgroup is `groups` tile groups of GROUP_SIZE invocations. Group g owns 16·rowTiles consecutive
+ * packed rows of the block (BLOCK_M = groups · 16 · rowTiles) and every key of a block of
+ * BLOCK_N = 16 · keyTiles keys. For the softmax each row belongs to 32 / (16 · rowTiles) lanes of its
+ * group (1 or 2), which split its BLOCK_N keys. Grid, GQA packing and split-KV are the float32 kernel's
+ * (launch_plan.ts): only the block shape differs.
+ *
+ * Workgroup memory (tile elements: f16 on the matrix units, f32 in the portable twin):
+ *   qTile  BLOCK_M × QS        the block's Q rows, QS = D_PAD + ROW_PAD (row stride against bank conflicts)
+ *   kvTile BLOCK_N × QS        the K block, then the V block
+ *   pTile  BLOCK_M × BLOCK_N   P = exp2(S − m) rounded to half, the left operand of P·V
+ *   sTile  BLOCK_M × BLOCK_N   f32: S out of the matrix units for the softmax; scratch for acc
+ */
+import {env} from '@tensorflow/tfjs-core';
+import type {FlashAttentionSpec} from '../../../src/spec';
+import {chooseSplits, decodeTableBytes, gridWorkgroups, LaunchPlan} from '../launch_plan';
+import {GROUP_SIZE, MatrixTiles, TILE} from './matrix_tiles';
+
+export interface MatrixShape {
+  groups: number;
+  rowTiles: 1|2;
+  keyTiles: number;
+  /** Head size padded to a multiple of 16; zeros past D live only in workgroup memory. */
+  dPad: number;
+  /** Row stride of qTile and kvTile, in elements. */
+  rowStride: number;
+  blockM: number;
+  blockN: number;
+  threads: number;
+}
+
+/** Elements of padding per Q/K/V tile row (16 bytes of f16) against bank conflicts. */
+const ROW_PAD = 8;
+/** Block description, flags, row-sharing scratch (bytes, generous). */
+const FIXED_BYTES = 64;
+
+export const MATRIX_TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE';
+env().registerFlag(MATRIX_TILES_FLAG, () => '');
+
+export function makeShape(headDim: number, groups: number, rowTiles: 1|2, keyTiles: number): MatrixShape {
+  const dPad = Math.ceil(headDim / TILE) * TILE;
+  return {
+    groups, rowTiles, keyTiles, dPad, rowStride: dPad + ROW_PAD, blockM: groups * TILE * rowTiles,
+    blockN: TILE * keyTiles, threads: groups * GROUP_SIZE,
+  };
+}
+
+export function matrixWorkgroupBytes(s: MatrixShape, tiles: MatrixTiles): number {
+  const e = tiles.tileBytes;
+  return e * (s.blockM * s.rowStride + s.blockN * s.rowStride + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
+      4 * s.blockM * 2 + FIXED_BYTES;
+}
+
+/**
+ * Preferred shapes first. Two row tiles per group give each lane a whole row (no cross-lane max), but
+ * hold 2·D/16 accumulators per group: past D = 64 one row tile keeps them in registers.
+ */
+function candidates(headDim: number): MatrixShape[] {
+  const list: Array<[number, 1|2, number]> = headDim <= 64 ?
+      [[4, 2, 2], [2, 2, 2], [2, 2, 1], [1, 2, 1], [1, 1, 1]] :
+      [[4, 1, 2], [2, 1, 2], [2, 1, 1], [1, 1, 1]];
+  return list.map(([g, r, k]) => makeShape(headDim, g, r, k));
+}
+
+/** "GxRxK" (groups × row tiles × key tiles), for tuning runs. */
+function parseShape(headDim: number, text: string): MatrixShape {
+  const [g, r, k] = text.split('x').map(Number);
+  if (![g, r, k].every(Number.isInteger) || !(g >= 1 && g <= 8) || (r !== 1 && r !== 2) || !(k >= 1 && k <= 8)) {
+    throw new Error(`flashAttention (webgpu): matrix shape '${text}' is not GxRxK with G 1..8, R 1 or 2, K 1..8`);
+  }
+  return makeShape(headDim, g, r as 1|2, k);
+}
+
+/** The launch plan on matrix tiles, or null when no shape fits the device's workgroup memory. */
+export function planMatrixLaunch(
+    spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number},
+    tiles: MatrixTiles): LaunchPlan<MatrixShape>|null {
+  const budget = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
+  const forced = env().getString(MATRIX_TILES_FLAG);
+  const list = forced !== '' ? [parseShape(spec.headDim, forced)] : candidates(spec.headDim);
+  let shape = list.find(s => matrixWorkgroupBytes(s, tiles) <= budget);
+  if (shape == null) return null;
+  // A grid too small for the GPU takes smaller row blocks before key splits (as the float32 plan does).
+  const smaller = list.filter(s => s.blockM < shape!.blockM && matrixWorkgroupBytes(s, tiles) <= budget);
+  if (forced === '' && gridWorkgroups(spec, shape) < 512 && smaller.length > 0) shape = smaller[0];
+  const grid = gridWorkgroups(spec, shape);
+  const numSplits = chooseSplits(spec, shape, grid);
+  return {tiles: shape, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
+}
+
+export function matrixPlanKey(plan: LaunchPlan<MatrixShape>): string {
+  const t = plan.tiles;
+  return `mx_d${t.dPad}_g${t.groups}_r${t.rowTiles}_k${t.keyTiles}_${plan.vec4Rows ? 'v4' : 'v1'}_${plan.numSplits > 1 ? 'split' : 'whole'}`;
+}
