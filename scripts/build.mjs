@@ -12,7 +12,7 @@ import {dirname, join} from 'node:path';
 const tfGlobal = {
   name: 'tf-global',
   setup(b) {
-    b.onResolve({filter: /^@tensorflow\/tfjs-core$/}, () => ({path: 'tf', namespace: 'tf-global'}));
+    b.onResolve({filter: /^@tensorflow\/tfjs-(core|backend-webgpu)$/}, () => ({path: 'tf', namespace: 'tf-global'}));
     b.onLoad({filter: /.*/, namespace: 'tf-global'}, () => ({contents: 'module.exports = globalThis.tf;', loader: 'js'}));
   },
 };

@@ -15,6 +15,10 @@ export type {FlashAttentionSpec, Fp8Format, Layout, Precision} from './spec';
 /** tf.env() flag giving the default `precision` ('float32' or 'float16') of calls that pass none. */
 export {PRECISION_FLAG} from './precision';
 export {registerFlashAttentionKernels} from './register';
+export {registerWebGPUBackend} from './register_webgpu';
+export type {RegisterWebGPUOptions} from './register_webgpu';
+export {flashAttentionCapabilities} from './capabilities';
+export type {FlashAttentionCapabilities} from './capabilities';
 /** tf.env() flags that force the WebGPU kernel's tiles ("TMxTNxRMxRN") or split-KV count, for tuning runs. */
 export {SPLITS_FLAG as WEBGPU_SPLITS_FLAG, TILES_FLAG as WEBGPU_TILES_FLAG} from '../kernels/webgpu/launch_plan';
 export {WEBGPU_MATRIX_FLAG} from '../kernels/webgpu/tiles/matrix_flag';

@@ -9,7 +9,7 @@
  * --enable-unsafe-webgpu --enable-dawn-features=...). Without them the device simply lacks the features.
  */
 import {engine, env, registerBackend, removeBackend} from '@tensorflow/tfjs-core';
-import {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {recordAdapterFacts, SHADER_F16, SUBGROUP_MATRIX, SUBGROUPS} from '../kernels/webgpu/device_features';
 
 export interface RegisterWebGPUOptions {
@@ -24,6 +24,9 @@ export interface RegisterWebGPUOptions {
 const TFJS_FEATURES = ['timestamp-query', 'bgra8unorm-storage'];
 
 async function createBackend(options: RegisterWebGPUOptions): Promise<WebGPUBackend> {
+  // Loaded here, not at import: tfjs-backend-webgpu is an optional peer (the <script> build maps it to the
+  // global tf, which tf-backend-webgpu.js fills). Importing it also registers its flags.
+  const {WebGPUBackend: Backend} = await import('@tensorflow/tfjs-backend-webgpu');
   const gpu = (globalThis as {navigator?: {gpu?: GPU}}).navigator?.gpu;
   if (gpu == null) throw new Error('registerWebGPUBackend: navigator.gpu is missing: this environment has no WebGPU');
   const powerPreference = options.powerPreference ??
@@ -49,7 +52,7 @@ async function createBackend(options: RegisterWebGPUOptions): Promise<WebGPUBack
     subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize,
     subgroupMatrixConfigs: info.subgroupMatrixConfigs ? [...info.subgroupMatrixConfigs] : [],
   });
-  return new WebGPUBackend(device, info);
+  return new Backend(device, info);
 }
 
 /**

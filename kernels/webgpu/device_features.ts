@@ -40,6 +40,6 @@ export function deviceFeatures(device: GPUDevice): DeviceFeatures {
       c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16);
   return {
     shaderF16: has(SHADER_F16), subgroups: has(SUBGROUPS), subgroupSize,
-    matrixUnits: has(SUBGROUP_MATRIX) && has(SHADER_F16) && f16Config && subgroupSize === GROUP_SIZE,
+    matrixUnits: has(SUBGROUP_MATRIX) && has(SHADER_F16) && has(SUBGROUPS) && f16Config && subgroupSize === GROUP_SIZE,
   };
 }

@@ -13,6 +13,8 @@ import type {FlatProgram} from './flat_program';
 
 export interface EnabledProgram extends FlatProgram {
   readonly enables: string;
+  /** main takes the subgroup_id builtin as a second argument. */
+  readonly subgroupId?: boolean;
 }
 
 /** The parts of WebGPUBackend this runner uses that its typings keep private. */
@@ -45,11 +47,11 @@ var<private> numWorkgroups : vec3<u32>;
 ${program.getUserCode()}
 @compute @workgroup_size(${program.workgroupSize[0]})
 fn _start(@builtin(local_invocation_index) li : u32, @builtin(workgroup_id) wid : vec3<u32>,
-          @builtin(num_workgroups) nwg : vec3<u32>) {
+          @builtin(num_workgroups) nwg : vec3<u32>${program.subgroupId ? ', @builtin(subgroup_id) sgid : u32' : ''}) {
   localIndex = li;
   workgroupId = wid;
   numWorkgroups = nwg;
-  main(0);
+  main(0${program.subgroupId ? ', sgid' : ''});
 }
 `;
 }

@@ -32,7 +32,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {codecs, decodeTables, describeBlock, descale, fillDecodeTables, rowLoader, scoreModifier, stageRows} from '../forward_snippets';
+import {codecs, decodeTables, describeBlock, descale, fillDecodeTables, rowLoader, scoreModifier} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -54,6 +54,14 @@ class TileCode {
   get dTiles() { return this.s.dPad / TILE; }
 
   private range(n: number) { return Array.from({length: n}, (_, i) => i); }
+
+  /**
+   * acc → this group's sTile. A subgroup-matrix store needs a uniform pointer: `sg` is a constant with one
+   * group, else the subgroup_id builtin (usesSubgroupId); from local_invocation_index Tint refuses it.
+   */
+  storeToGroup(acc: string, offset: number): string {
+    return this.tiles.storeAcc(acc, 'sTile[sg]', offset, this.s.blockN);
+  }
 
   /** The left fragments of this group's Q rows: `qf_r_d`. */
   qFragments(): {code: string, frags: Fragment[][]} {
@@ -78,9 +86,9 @@ class TileCode {
     for (let rt = 0; rt < rowTiles; rt++) for (let kt = 0; kt < keyTiles; kt++) out.push(this.tiles.declareAcc(`s_${rt}_${kt}`));
     for (let kt = 0; kt < keyTiles; kt++) {
       for (let dt = 0; dt < this.dTiles; dt++) {
-        // Kᵀ's element (d, key) is kvTile[key · QS + d]: K's rows read column-major.
+        // K is staged transposed (kvTile[d · KS + key]), so Kᵀ is a row-major right operand.
         const k = this.tiles.fragment(`kf_${kt}_${dt}`, 'right', {
-          array: 'kvTile', offset: kt * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: true});
+          array: 'kvTile', offset: dt * TILE * this.s.keyStride + kt * TILE, stride: this.s.keyStride, colMajor: false});
         out.push(`{ ${k.code}`);
         for (let rt = 0; rt < rowTiles; rt++) {
           let q: Fragment;
@@ -98,7 +106,7 @@ class TileCode {
       }
     }
     for (let rt = 0; rt < rowTiles; rt++) for (let kt = 0; kt < keyTiles; kt++) {
-      out.push(this.tiles.storeAcc(`s_${rt}_${kt}`, 'sTile[sg]', rt * TILE * blockN + kt * TILE, blockN));
+      out.push(this.storeToGroup(`s_${rt}_${kt}`, rt * TILE * blockN + kt * TILE));
     }
     return out.join('\n    ');
   }
@@ -143,12 +151,17 @@ class TileCode {
       return `switch (chunk) {\n        ${cases.join('\n        ')}\n        default: {}\n      }`;
     };
     return `for (var chunk = 0; chunk < ${chunks}; chunk++) {
-      ${perChunk((acc, offset) => this.tiles.storeAcc(acc, 'sTile[sg]', offset, blockN))}
+      ${perChunk((acc, offset) => this.storeToGroup(acc, offset))}
       workgroupBarrier();${body}
       workgroupBarrier();${reload ? `
       ${perChunk((acc, offset) => this.tiles.loadAcc(acc, 'sTile[sg]', offset, blockN))}` : ''}
     }`;
   }
+}
+
+/** kvTile holds V's BLOCK_N rows of QS, or Kᵀ's D_PAD rows of KS. */
+export function kvTileElements(s: MatrixShape): number {
+  return Math.max(s.blockN * s.rowStride, s.dPad * s.keyStride);
 }
 
 /** Q rows, K and V blocks into their tiles as halves (decoded and descaled first for FP8 KV). */
@@ -160,13 +173,64 @@ function storeHalves(tile: string, rowBase: string, value: string, flagNonFinite
       }`;
 }
 
+/**
+ * K's device reads: invocation element idx covers keys 2·(idx / D4) and 2·(idx / D4) + 1 at vec4 column
+ * idx % D4, so that it alone writes both halves of each 32-bit word of the transposed tile (f16 stores
+ * to workgroup memory may be read-modify-writes of the word: two invocations sharing one would race).
+ */
+function stageKeyPairs(first: string): string {
+  const load = (k: number) =>
+      `loadRaw_k(kBase + min(${first} + 2 * min(pair, BLOCK_N / 2 - 1) + ${k}, lenK - 1) * uniforms.kStrideS, (idx % D4) * 4)`;
+  return `
+    for (var u = 0; u < K_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      let pair = idx / D4;
+      var x0 = Raw_k();
+      var x1 = Raw_k();
+      // Branch-free (clamped rows, then select): the subgroup must stay converged for the matrix ops.
+      let inBlock = idx < (BLOCK_N / 2) * D4;
+      x0 = select(x0, ${load(0)}, inBlock && ${first} + 2 * pair < lenK);
+      x1 = select(x1, ${load(1)}, inBlock && ${first} + 2 * pair + 1 < lenK);
+      stagedK0[u] = x0;
+      stagedK1[u] = x1;
+    }`;
+}
+
+/** V's device reads, branch-free as stageKeyPairs. */
+function stageValues(first: string): string {
+  return `
+    for (var u = 0; u < KV_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      let row = min(idx / D4, BLOCK_N - 1);
+      stagedV[u] = select(Raw_v(), loadRaw_v(vBase + min(${first} + row, lenK - 1) * uniforms.vStrideS, (idx % D4) * 4),
+                          idx < BLOCK_N * D4 && ${first} + idx / D4 < lenK);
+    }`;
+}
+
+/** K goes in transposed (element (key, d) at d · KS + key), V as rows (key · QS + d). */
 function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
+  if (name === 'k') {
+    return `
+    for (var u = 0; u < K_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      if (idx < (BLOCK_N / 2) * D4) {
+        let key = 2 * (idx / D4);
+        let a = decodeRaw_k(stagedK0[u]) * kLoadScale;
+        let c = decodeRaw_k(stagedK1[u]) * kLoadScale;
+        for (var e = 0; e < 4; e++) {
+          let at = (4 * (idx % D4) + e) * KS + key;
+          kvTile[at] = ${tiles.toTile('a[e]')};
+          kvTile[at + 1] = ${tiles.toTile('c[e]')};
+        }
+      }
+    }`;
+  }
   return `
     for (var u = 0; u < KV_LOADS; u++) {
       let idx = tid + u * THREADS;
       if (idx < BLOCK_N * D4) {
-        let x = decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale;
-        ${storeHalves('kvTile', '(idx / D4) * QS + 4 * (idx % D4)', 'x', name === 'v', tiles)}
+        let x = decodeRaw_v(stagedV[u]) * vLoadScale;
+        ${storeHalves('kvTile', '(idx / D4) * QS + 4 * (idx % D4)', 'x', true, tiles)}
       }
     }`;
 }
@@ -186,6 +250,14 @@ function rowStats(spec: FlashAttentionSpec, split: boolean): string {
           select(select((m_i + log2(l)) * LN2, -uniforms.INFINITY, l == 0.0), uniforms.NAN, nanRow);` : '';
 }
 
+/**
+ * Several groups on subgroup matrices: each stores to `&sTile[sg]`, which must be a uniform pointer, so
+ * the group index comes from the subgroup_id builtin (uniform within a subgroup), passed to main.
+ */
+export function usesSubgroupId(plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): boolean {
+  return tiles.kind === 'subgroup-matrix' && plan.tiles.groups > 1;
+}
+
 export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): string {
   const s = plan.tiles, split = plan.numSplits > 1;
   const code = new TileCode(tiles, s);
@@ -194,10 +266,14 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
   const lanesPerRow = GROUP_SIZE / rowsPerGroup;
   const colsPerLane = s.blockN / lanesPerRow;
   const kvLoads = Math.ceil(s.blockN * s.dPad / 4 / s.threads);
+  const kLoads = Math.ceil(s.blockN / 2 * s.dPad / 4 / s.threads);
   // Q's fragments in registers (loaded once) while they are few; else re-read from qTile every block.
   const qInRegisters = s.rowTiles * dTiles <= 8;
   const q = qInRegisters ? code.qFragments() : {code: ''};
   const kvOnly = spec.fp8Mode === 'kv';
+  // The tile group (a constant when alone: uniform). Subgroup-matrix stores need a (subgroup-)uniform
+  // pointer, which the index of a subgroup is only when it comes from the subgroup itself.
+  const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(plan, tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
   const T = tiles.tileType;
   const partner = lanesPerRow === 2 ? 'rowShare[sg * GROUP + (tileLane + RS) % GROUP]' : '';
   const shareMax = lanesPerRow === 2 ? `
@@ -233,26 +309,27 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
         }`;
 
   const body = unrollLoops(`${NAN_WGSL}
-alias TileT = ${T};
 const GROUP : i32 = ${GROUP_SIZE};
 const GROUPS : i32 = ${s.groups};
 const RS : i32 = ${rowsPerGroup};              // rows per tile group
 const CPL : i32 = ${colsPerLane};              // keys (and acc columns per chunk) per lane
 const D_PAD : i32 = ${s.dPad};
 const D4 : i32 = ${s.dPad / 4};
-const QS : i32 = ${s.rowStride};               // row stride of qTile and kvTile
+const QS : i32 = ${s.rowStride};               // row stride of qTile and of V in kvTile
+const KS : i32 = ${s.keyStride};               // row stride of Kᵀ in kvTile
 const BLOCK_M : i32 = ${s.blockM};
 const BLOCK_N : i32 = ${s.blockN};
 const THREADS : i32 = ${s.threads};
-const KV_LOADS : i32 = ${kvLoads};             // vec4 of a K/V block per invocation
+const KV_LOADS : i32 = ${kvLoads};             // vec4 of a V block per invocation
+const K_LOADS : i32 = ${kLoads};               // vec4 pairs of a K block per invocation
 const CAUSAL : bool = ${spec.causal};
 const RESCALE_LOG2 : f32 = ${RESCALE_LOG2}.0;
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
-var<workgroup> qTile : array<array<TileT, RS * QS>, GROUPS>;
-var<workgroup> kvTile : array<TileT, BLOCK_N * QS>;
-var<workgroup> pTile : array<array<TileT, RS * BLOCK_N>, GROUPS>;
+var<workgroup> qTile : array<array<${T}, RS * QS>, GROUPS>;
+var<workgroup> kvTile : array<${T}, ${kvTileElements(s)}>;
+var<workgroup> pTile : array<array<${T}, RS * BLOCK_N>, GROUPS>;
 var<workgroup> sTile : array<array<f32, RS * BLOCK_N>, GROUPS>;
 var<workgroup> rowShare : array<f32, THREADS>;
 // [0]: n0 + 1 when some row's m moved in block n0 (rescale acc); [1]: n0 + 1 when V holds a non-finite value.
@@ -269,14 +346,16 @@ ${descale('v', spec)}
 ${scoreModifier(spec)}
 ${describeBlock(spec)}
 
-fn main(index : i32) {
+fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32' : ''}) {
   let tid = i32(localIndex);
-  let sg = tid / GROUP;                  // tile group
+  let sg = ${groupIndex};
   let tileLane = tid % GROUP;
   let rowInGroup = tileLane % RS;        // the row this lane owns in the softmax and the epilogue
   let share = tileLane / RS;             // which half of the row's keys, when two lanes share it
   let row = sg * RS + rowInGroup;
-  if (tid == 0) { blockInfo = describeBlock(); blockFlags = array<i32, 2>(0, 0); }
+  // Every invocation writes the same values (no branch: the subgroup stays converged for the matrix ops).
+  blockInfo = describeBlock();
+  blockFlags = array<i32, 2>(0, 0);
   let info = workgroupUniformLoad(&blockInfo);
   let b = info[0]; let hk = info[1]; let m0 = info[2];
   let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6]; let split = info[8];
@@ -303,11 +382,9 @@ ${fillDecodeTables(spec)}
   for (var idx = tid; idx < BLOCK_M * D4; idx += THREADS) {
     let r = idx / D4;
     let d4 = idx % D4;
-    var value = vec4<f32>(0.0);
-    if (r < rows) {
-      let pr = m0 + r;
-      value = loadRow_q((startQ + pr / G) * uniforms.qStrideS + b * uniforms.qStrideB + (hk * G + pr % G) * uniforms.qStrideH, d4 * 4);
-    }
+    let pr = m0 + min(r, rows - 1);
+    let value = select(vec4<f32>(0.0),
+        loadRow_q((startQ + pr / G) * uniforms.qStrideS + b * uniforms.qStrideB + (hk * G + pr % G) * uniforms.qStrideH, d4 * 4), r < rows);
     ${storeHalves('qTile[r / RS]', '(r % RS) * QS + 4 * d4', 'value', false, tiles)}
   }
   workgroupBarrier();
@@ -324,9 +401,10 @@ ${fillDecodeTables(spec)}
   ${split ? `let perSplit = ((kEnd + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
   kBegin = split * perSplit * BLOCK_N;
   kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
-  var stagedK = array<Raw_k, KV_LOADS>();
+  var stagedK0 = array<Raw_k, K_LOADS>();
+  var stagedK1 = array<Raw_k, K_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
-  if (kBegin < kEnd) {${stageRows('k', 'kBegin')}
+  if (kBegin < kEnd) {${stageKeyPairs('kBegin')}
   }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
@@ -336,9 +414,11 @@ ${fillDecodeTables(spec)}
     ${storeStagedHalves('k', tiles)}
     workgroupBarrier();
     // -- prefetch V -- (its device reads overlap Q·Kᵀ and the softmax)
-    ${stageRows('v', 'n0')}
+    ${stageValues('n0')}
 
-    // -- compute qk --
+    // -- compute qk -- (after a barrier: the matrix ops need the whole subgroup converged, and the staged
+    // reads above diverge; without it the tensor cores ran with lanes missing on the H200)
+    workgroupBarrier();
     ${code.scores(qInRegisters)}
     workgroupBarrier();
 
@@ -372,9 +452,10 @@ ${fillDecodeTables(spec)}
 
     // -- load V -- (every K read finished before the barrier above)
     ${storeStagedHalves('v', tiles)}
+    workgroupBarrier();  // P and V visible to the matrix loads (not left to workgroupUniformLoad)
     let flags = workgroupUniformLoad(&blockFlags);
     // -- prefetch the next K -- (overlaps P·V)
-    if (n0 + BLOCK_N < kEnd) {${stageRows('k', 'n0 + BLOCK_N')}
+    if (n0 + BLOCK_N < kEnd) {${stageKeyPairs('n0 + BLOCK_N')}
     }
 
     // -- acc += P V --
@@ -383,6 +464,7 @@ ${fillDecodeTables(spec)}
       ${code.accChunks(rescaleAndGuardedPv, true)}
     }
     if (!guarded) {
+      workgroupBarrier();  // reconverge after the staged reads of the next K
       ${code.pv()}
     }
   }
@@ -399,12 +481,13 @@ ${fillDecodeTables(spec)}
     ${rowStats(spec, split)}
   }
 }
-`, tiles.kind === 'portable' ? PORTABLE_UNROLL : ['c', 'e', 'u'], {CPL: colsPerLane, KV_LOADS: kvLoads});
+`, tiles.kind === 'portable' ? PORTABLE_UNROLL : ['c', 'e', 'u'], {CPL: colsPerLane, KV_LOADS: kvLoads, K_LOADS: kLoads});
   return tiles.helpers + body;  // after the body: the portable tiles emit only the helpers it used
 }
 
 export class MatrixAttentionProgram extends FlatProgram {
   readonly enables: string;
+  readonly subgroupId: boolean;
   constructor(
       private readonly spec: FlashAttentionSpec, private readonly plan: LaunchPlan<MatrixShape>,
       private readonly tiles: MatrixTiles, outputSize: number, maxWorkgroupsPerDimension: number) {
@@ -415,6 +498,7 @@ export class MatrixAttentionProgram extends FlatProgram {
       workgroupSize: plan.tiles.threads, uniforms: flashAttentionUniforms(spec, plan, 0, {}),
     });
     this.enables = tiles.enables;
+    this.subgroupId = usesSubgroupId(plan, tiles);
   }
 
   getUserCode(): string {

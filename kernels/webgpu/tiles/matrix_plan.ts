@@ -24,8 +24,10 @@ export interface MatrixShape {
   keyTiles: number;
   /** Head size padded to a multiple of 16; zeros past D live only in workgroup memory. */
   dPad: number;
-  /** Row stride of qTile and kvTile, in elements. */
+  /** Row stride of qTile and of V in kvTile, in elements. */
   rowStride: number;
+  /** Row stride of Kᵀ in kvTile (K is staged transposed: D_PAD rows of BLOCK_N keys). */
+  keyStride: number;
   blockM: number;
   blockN: number;
   threads: number;
@@ -42,25 +44,28 @@ env().registerFlag(MATRIX_TILES_FLAG, () => '');
 export function makeShape(headDim: number, groups: number, rowTiles: 1|2, keyTiles: number): MatrixShape {
   const dPad = Math.ceil(headDim / TILE) * TILE;
   return {
-    groups, rowTiles, keyTiles, dPad, rowStride: dPad + ROW_PAD, blockM: groups * TILE * rowTiles,
+    groups, rowTiles, keyTiles, dPad, rowStride: dPad + ROW_PAD, keyStride: TILE * keyTiles + ROW_PAD, blockM: groups * TILE * rowTiles,
     blockN: TILE * keyTiles, threads: groups * GROUP_SIZE,
   };
 }
 
 export function matrixWorkgroupBytes(s: MatrixShape, tiles: MatrixTiles): number {
   const e = tiles.tileBytes;
-  return e * (s.blockM * s.rowStride + s.blockN * s.rowStride + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
+  const kv = Math.max(s.blockN * s.rowStride, s.dPad * s.keyStride);
+  return e * (s.blockM * s.rowStride + kv + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
       4 * s.blockM * 2 + FIXED_BYTES;
 }
 
 /**
  * Preferred shapes first. Two row tiles per group give each lane a whole row (no cross-lane max), but
- * hold 2·D/16 accumulators per group: past D = 64 one row tile keeps them in registers.
+ * hold 2·D/16 accumulators per group: past D = 64 one row tile keeps them in registers. On the H200
+ * (2026-12-01, timing only: see BENCHMARKS.md) 2×2×1 was the fastest at D64 and 4×1×2 at D128; larger
+ * key blocks spill the staged registers.
  */
 function candidates(headDim: number): MatrixShape[] {
   const list: Array<[number, 1|2, number]> = headDim <= 64 ?
-      [[4, 2, 2], [2, 2, 2], [2, 2, 1], [1, 2, 1], [1, 1, 1]] :
-      [[4, 1, 2], [2, 1, 2], [2, 1, 1], [1, 1, 1]];
+      [[2, 2, 1], [1, 2, 1], [1, 1, 1]] :
+      [[4, 1, 2], [2, 1, 1], [1, 1, 1]];
   return list.map(([g, r, k]) => makeShape(headDim, g, r, k));
 }
 

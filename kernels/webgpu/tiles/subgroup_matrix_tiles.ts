@@ -9,7 +9,7 @@ const ACC = 'subgroup_matrix_result<f32, 16, 16>';
 
 export const subgroupMatrixTiles: MatrixTiles = {
   kind: 'subgroup-matrix',
-  enables: 'enable f16;\nenable chromium_experimental_subgroup_matrix;\n',
+  enables: 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n',
   tileType: 'f16',
   tileBytes: 2,
   helpers: '',
