@@ -3,7 +3,7 @@
  * runs on the real GPU (see scripts/pack_gpu_tests.sh). Prints one line per case, then
  * "webgpu: N passed, M failed" with the adapter's description; exits non-zero on any failure.
  */
-import '../node/setup_webgpu';
+import './setup_gpu';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
@@ -13,11 +13,14 @@ import {CASES} from '../cases';
 import {runGradCase, GRAD_CASES, SHARED_GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
 import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
-import {WEBGPU_SPLITS_FLAG} from '../../src/index';
+import {flashAttentionCapabilities, registerWebGPUBackend, WEBGPU_MATRIX_FLAG, WEBGPU_SPLITS_FLAG} from '../../src/index';
+import {FLOAT16_CASES} from '../precision_suite';
 import {randomCase} from '../property';
 import {makeRng, runSeed} from '../rng';
 
 const seed = runSeed();
+// A device with the features this package can use (shader-f16, subgroups, subgroup matrices where offered).
+registerWebGPUBackend();
 const reason = await activateBackend('webgpu');
 if (reason != null) {
   console.log(`webgpu unavailable: ${reason}`);
@@ -26,6 +29,7 @@ if (reason != null) {
 const adapter = await (navigator as unknown as {gpu: GPU}).gpu.requestAdapter();
 const info = adapter?.info;
 console.log(`adapter: ${info?.vendor} ${info?.architecture} ${info?.device} ${info?.description}; seed ${seed}`);
+console.log(`capabilities: ${JSON.stringify(flashAttentionCapabilities())}`);
 const rng = makeRng(`${seed}:property`);
 const table = [...CASES, ...WEBGPU_CASES, ...WEBGPU_LARGE_CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
 let passed = 0, failed = 0;
@@ -45,6 +49,34 @@ for (const splits of [0, FORCED_SPLITS]) {
   }
 }
 tf.env().set(WEBGPU_SPLITS_FLAG, 0);
+// precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
+// GPU), with the automatic plan and with split-KV forced, under SPEC.md's float16 tolerance.
+tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
+for (const splits of [0, FORCED_SPLITS]) {
+  tf.env().set(WEBGPU_SPLITS_FLAG, splits);
+  const tag = ` [portable tiles${splits > 0 ? `, split-KV ${splits}` : ''}]`;
+  for (const c of FLOAT16_CASES) {
+    try {
+      const r = await runCase(c, seed);
+      passed++;
+      console.log(`  ok   ${c.name}${tag} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL${tag} ${(e as Error).message}`);
+    }
+  }
+}
+tf.env().set(WEBGPU_SPLITS_FLAG, 0);
+// Diagnostic only (not counted): the experimental subgroup-matrix tiles on the same cases.
+if (flashAttentionCapabilities().matrixUnits && process.env.FA_MATRIX_DIAGNOSTIC !== '0') {
+  tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
+  let ok = 0, bad = 0;
+  for (const c of FLOAT16_CASES) {
+    try { await runCase(c, seed); ok++; } catch { bad++; }
+  }
+  console.log(`diagnostic (not counted): subgroup-matrix tiles ${ok} passed, ${bad} failed`);
+}
+tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
 if (tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
   for (const c of [...GRAD_CASES, ...SHARED_GRAD_CASES]) {
     try {

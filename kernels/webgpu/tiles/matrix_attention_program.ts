@@ -261,6 +261,11 @@ export function usesSubgroupId(plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles
 export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): string {
   const s = plan.tiles, split = plan.numSplits > 1;
   const code = new TileCode(tiles, s);
+  const tileDeclarations = [
+    `var<workgroup> qTile : array<array<${tiles.tileType}, RS * QS>, GROUPS>;`,
+    `var<workgroup> kvTile : array<${tiles.tileType}, ${kvTileElements(s)}>;`,
+    `var<workgroup> pTile : array<array<${tiles.tileType}, RS * BLOCK_N>, GROUPS>;`,
+    `var<workgroup> sTile : array<array<f32, RS * BLOCK_N>, GROUPS>;`].join('\n');
   const dTiles = s.dPad / TILE;
   const rowsPerGroup = TILE * s.rowTiles;
   const lanesPerRow = GROUP_SIZE / rowsPerGroup;
@@ -274,7 +279,6 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
   // The tile group (a constant when alone: uniform). Subgroup-matrix stores need a (subgroup-)uniform
   // pointer, which the index of a subgroup is only when it comes from the subgroup itself.
   const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(plan, tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
-  const T = tiles.tileType;
   const partner = lanesPerRow === 2 ? 'rowShare[sg * GROUP + (tileLane + RS) % GROUP]' : '';
   const shareMax = lanesPerRow === 2 ? `
     rowShare[tid] = mx;
@@ -327,10 +331,7 @@ const RESCALE_LOG2 : f32 = ${RESCALE_LOG2}.0;
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
-var<workgroup> qTile : array<array<${T}, RS * QS>, GROUPS>;
-var<workgroup> kvTile : array<${T}, ${kvTileElements(s)}>;
-var<workgroup> pTile : array<array<${T}, RS * BLOCK_N>, GROUPS>;
-var<workgroup> sTile : array<array<f32, RS * BLOCK_N>, GROUPS>;
+${tileDeclarations}
 var<workgroup> rowShare : array<f32, THREADS>;
 // [0]: n0 + 1 when some row's m moved in block n0 (rescale acc); [1]: n0 + 1 when V holds a non-finite value.
 var<workgroup> blockFlags : array<i32, 2>;
