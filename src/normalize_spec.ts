@@ -5,6 +5,7 @@
  */
 import {engine, Tensor} from '@tensorflow/tfjs-core';
 import {Descale, Fp8Tensor, isFp8Tensor} from './fp8';
+import {rejectUnknownKeys} from './closest_name';
 import {resolvePrecision} from './precision';
 import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Precision, Strides3} from './spec';
 
@@ -45,6 +46,18 @@ export interface FlashAttentionOptions {
    */
   precision?: Precision;
 }
+
+/**
+ * Every option name, checked against FlashAttentionOptions at compile time both ways, so an option added to
+ * the interface must be listed here (and a misspelt one, `{casual: true}`, throws instead of being ignored).
+ */
+const OPTION_NAMES = [
+  'layout', 'causal', 'softmaxScale', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'maxSeqlenQ', 'maxSeqlenK',
+  'qDescale', 'kDescale', 'vDescale', 'pScale', 'oScale', 'returnLse', 'precision',
+] as const satisfies ReadonlyArray<keyof FlashAttentionOptions>;
+type UnlistedOption = Exclude<keyof FlashAttentionOptions, typeof OPTION_NAMES[number]>;
+const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
+void everyOptionListed;
 
 export type AttentionInput = Tensor|Fp8Tensor;
 
@@ -216,6 +229,7 @@ export function normalizeSpec(
     q: AttentionInput, k: AttentionInput, v: AttentionInput, options: FlashAttentionOptions = {},
     backwardNeedsLse = false): NormalizedCall {
   if (options == null || typeof options !== 'object') fail('options must be an object');
+  rejectUnknownKeys(fn, options, OPTION_NAMES, 'option');
   const layout = options.layout ?? 'bshd';
   if (layout !== 'bshd' && layout !== 'bhsd' && layout !== 'thd') {
     fail(`layout must be 'bshd', 'bhsd' or 'thd', got '${String(layout)}'`);

@@ -56,6 +56,8 @@ export const ERROR_CASES: ErrorCase[] = [
   {name: 'pScale without full FP8', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {pScale: 100}], message: /pScale needs full FP8 mode/},
   {name: 'non-positive oScale', make: t => [quantizeFp8(t(Q)), quantizeFp8(t(K)), quantizeFp8(t(K)), {oScale: 0}], message: /oScale must be a finite number > 0, got 0/},
   {name: 'causal not a boolean', make: t => dense(t, {causal: 'yes' as unknown as boolean}), message: /causal must be a boolean/},
+  {name: 'a misspelt option (casual) names the closest one', make: t => dense(t, {casual: true} as FlashAttentionOptions), message: /unknown option 'casual' \(did you mean 'causal'\?\)/},
+  {name: 'a misspelt option (softmax_scale)', make: t => dense(t, {softmax_scale: 0.5} as FlashAttentionOptions), message: /unknown option 'softmax_scale' \(did you mean 'softmaxScale'\?\)/},
   {name: 'unknown precision', make: t => dense(t, {precision: 'bfloat16' as 'float16'}), message: /precision must be 'float32' or 'float16', got 'bfloat16'/},
   {name: 'precision not a string', make: t => dense(t, {precision: 16 as unknown as 'float16'}), message: /precision must be 'float32' or 'float16', got 16/},
 ];

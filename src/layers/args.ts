@@ -5,7 +5,7 @@
  */
 import type {layers} from '@tensorflow/tfjs-layers';
 import type {FlashAttentionOptions} from '../index';
-import {rejectUnknownKeys} from './closest_name';
+import {rejectUnknownKeys} from '../closest_name';
 import {Initializer, InitializerLike, resolveInitializer} from './initializer';
 
 /** tfjs-layers' own layer arguments (name, trainable, inputShape, dtype, …). */

@@ -5,7 +5,7 @@
  */
 import {serialization} from '@tensorflow/tfjs-core';
 import {initializers} from '@tensorflow/tfjs-layers';
-import {closestName} from './closest_name';
+import {closestName} from '../closest_name';
 
 export type Initializer = ReturnType<typeof initializers.zeros>;
 export interface SerializedInitializer {

@@ -13,7 +13,7 @@ import {layers, LayerVariable, SymbolicTensor} from '@tensorflow/tfjs-layers';
 import {MultiHeadAttentionArgs, ResolvedArgs, resolveArgs} from './args';
 import {attend} from './attend';
 import {maskToBias} from './attention_mask';
-import {rejectUnknownKeys} from './closest_name';
+import {rejectUnknownKeys} from '../closest_name';
 import {dedupeInputs, inputCount, InputRoles, rolesFromArray, rolesToArray, standardRoles} from './input_roles';
 import {serializeInitializer} from './initializer';
 import {projectFromHeads, projectToHeads} from './projection';

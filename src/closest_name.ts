@@ -1,4 +1,7 @@
-/** The known name closest to a misspelt one (Levenshtein distance), for "did you mean …?" in errors. */
+/**
+ * The known name closest to a misspelt one (Levenshtein distance), for "did you mean …?" in errors: the op's
+ * options (normalize_spec.ts) and the layer's arguments (layers/) share it.
+ */
 export function closestName(name: string, known: readonly string[]): string {
   let best = known[0], bestDistance = Infinity;
   for (const candidate of known) {
@@ -21,11 +24,11 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Throws naming the first key of `given` that is not in `known`, and the known key closest to it. */
-export function rejectUnknownKeys(what: string, given: object, known: readonly string[]): void {
+export function rejectUnknownKeys(what: string, given: object, known: readonly string[], noun = 'argument'): void {
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) {
-      throw new Error(`${what}: unknown argument '${key}' (did you mean '${closestName(key, known)}'?); ` +
-                      `known arguments: ${known.join(', ')}`);
+      throw new Error(`${what}: unknown ${noun} '${key}' (did you mean '${closestName(key, known)}'?); ` +
+                      `known ${noun}s: ${known.join(', ')}`);
     }
   }
 }
