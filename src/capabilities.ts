@@ -16,10 +16,9 @@ export interface FlashAttentionCapabilities {
   /** The device's subgroup size when fixed (webgpu), else null. */
   subgroupSize: number|null;
   /**
-   * What a float16 call computes with: 'subgroup-matrix' (matrix units; only when forced by
-   * FLASH_ATTENTION_WEBGPU_MATRIX, experimental), 'portable' (the portable matrix tiles, forced by the same
-   * flag), 'reference' (cpu: the rounding points, emulated), 'float32' (computed in float32, which SPEC.md
-   * allows; the default on webgpu and webgl).
+   * What a float16 call computes with: 'subgroup-matrix' (matrix units), 'portable' (the portable matrix
+   * tiles, forced by FLASH_ATTENTION_WEBGPU_MATRIX), 'reference' (cpu: the rounding points, emulated),
+   * 'float32' (computed in float32, which SPEC.md allows without matrix units; webgl always).
    */
   float16Path: 'subgroup-matrix'|'portable'|'reference'|'float32';
 }

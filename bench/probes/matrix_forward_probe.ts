@@ -1,7 +1,7 @@
 // Probe (not the benchmark): correctness against the cpu float16 reference and timing of the matrix-tile forward
 // per tile shape, on a GPU with subgroup matrices. BENCHMARKS.md ("float16 on matrix tiles") has its 2026-12-01
 // H200 results. Env: SHAPES=B1H8S4096D64,B1H8S4096D64c,... VARIANTS=GxRxK,... (tile shapes; '' = automatic),
-// NO32=1 (skip the float32 rows), DAWN=',toggle' (more Dawn features). It forces the experimental subgroup-matrix
+// NO32=1 (skip the float32 rows), DAWN=',toggle' (more Dawn features). It forces the subgroup-matrix
 // tiles (FLASH_ATTENTION_WEBGPU_MATRIX) when the device has them, else the portable ones.
 // Build: npx esbuild bench/probes/matrix_forward_probe.ts --bundle --platform=node --format=esm --target=node20
 //   --main-fields=module,main --external:webgpu --outfile=.test-build/probe.mjs --banner:js="import {createRequire

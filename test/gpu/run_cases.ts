@@ -34,7 +34,9 @@ const rng = makeRng(`${seed}:property`);
 const table = [...CASES, ...WEBGPU_CASES, ...WEBGPU_LARGE_CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
 let passed = 0, failed = 0;
 // The whole table twice: with the automatic launch plan, then with split-KV forced on every case.
-for (const splits of [0, FORCED_SPLITS]) {
+// FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
+const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
+for (const splits of onlyMatrix ? [] : [0, FORCED_SPLITS]) {
   tf.env().set(WEBGPU_SPLITS_FLAG, splits);
   const tag = splits > 0 ? ` [split-KV ${splits}]` : '';
   for (const c of table) {
@@ -52,7 +54,7 @@ tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 // precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
 // GPU), with the automatic plan and with split-KV forced, under SPEC.md's float16 tolerance.
 tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
-for (const splits of [0, FORCED_SPLITS]) {
+for (const splits of onlyMatrix ? [] : [0, FORCED_SPLITS]) {
   tf.env().set(WEBGPU_SPLITS_FLAG, splits);
   const tag = ` [portable tiles${splits > 0 ? `, split-KV ${splits}` : ''}]`;
   for (const c of FLOAT16_CASES) {
@@ -67,17 +69,28 @@ for (const splits of [0, FORCED_SPLITS]) {
   }
 }
 tf.env().set(WEBGPU_SPLITS_FLAG, 0);
-// Diagnostic only (not counted): the experimental subgroup-matrix tiles on the same cases.
-if (flashAttentionCapabilities().matrixUnits && process.env.FA_MATRIX_DIAGNOSTIC !== '0') {
+// The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them: automatic
+// plan and forced split-KV, counted like the rest.
+if (flashAttentionCapabilities().matrixUnits) {
   tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
-  let ok = 0, bad = 0;
-  for (const c of FLOAT16_CASES) {
-    try { await runCase(c, seed); ok++; } catch { bad++; }
+  for (const splits of [0, FORCED_SPLITS]) {
+    tf.env().set(WEBGPU_SPLITS_FLAG, splits);
+    const tag = ` [subgroup matrices${splits > 0 ? `, split-KV ${splits}` : ''}]`;
+    for (const c of FLOAT16_CASES) {
+      try {
+        const r = await runCase(c, seed);
+        passed++;
+        console.log(`  ok   ${c.name}${tag} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
+      } catch (e) {
+        failed++;
+        console.log(`  FAIL${tag} ${(e as Error).message}`);
+      }
+    }
   }
-  console.log(`diagnostic (not counted): subgroup-matrix tiles ${ok} passed, ${bad} failed`);
+  tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
-if (tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
+if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
   for (const c of [...GRAD_CASES, ...SHARED_GRAD_CASES]) {
     try {
       await runGradCase(c, seed);

@@ -12,29 +12,15 @@ import {subgroupMatrixTiles} from './subgroup_matrix_tiles';
 
 export type Float16Path = 'subgroup-matrix'|'portable'|'float32';
 
-let warnedExperimental = false;
-
-/**
- * What a float16 call takes on a device with these features (before asking whether its tiles fit).
- * 'auto' never takes the subgroup-matrix tiles: on the H200 (Dawn/Vulkan, 2026-12-01) their S = QKᵀ comes
- * out wrong inside the kernel although the same operations are exact in isolation (BENCHMARKS.md), so
- * they run only when forced, with a warning, until that is found.
- */
+/** What a float16 call takes on a device with these features (before asking whether its tiles fit). */
 export function float16Path(features: DeviceFeatures): Float16Path {
   const choice = matrixChoice();
-  if (choice === 'subgroup-matrix') {
-    if (!features.matrixUnits) {
-      throw new Error(`flashAttention (webgpu): ${WEBGPU_MATRIX_FLAG} is 'subgroup-matrix' but this device has no ` +
-          `f16 subgroup matrices with 32-wide subgroups (see flashAttentionCapabilities(); registerWebGPUBackend asks for them)`);
-    }
-    if (!warnedExperimental) {
-      warnedExperimental = true;
-      console.warn(`flashAttention (webgpu): ${WEBGPU_MATRIX_FLAG}='subgroup-matrix' is experimental: its results ` +
-          'were wrong on the H200 when last measured; use it to debug the tiles, not for results');
-    }
-    return choice;
+  if (choice === 'subgroup-matrix' && !features.matrixUnits) {
+    throw new Error(`flashAttention (webgpu): ${WEBGPU_MATRIX_FLAG} is 'subgroup-matrix' but this device has no ` +
+        `f16 subgroup matrices with 32-wide subgroups (see flashAttentionCapabilities(); registerWebGPUBackend asks for them)`);
   }
-  return choice === 'portable' ? 'portable' : 'float32';
+  if (choice !== 'auto') return choice;
+  return features.matrixUnits ? 'subgroup-matrix' : 'float32';
 }
 
 /** The matrix tiles a call runs on, or null for the float32 kernel. Full FP8 keeps its own arithmetic. */

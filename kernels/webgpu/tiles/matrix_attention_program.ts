@@ -331,14 +331,16 @@ const RESCALE_LOG2 : f32 = ${RESCALE_LOG2}.0;
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
-${tileDeclarations}
-var<workgroup> rowShare : array<f32, THREADS>;
+// The small workgroup variables come first and the matrix tiles last: on the H200 (Dawn/Vulkan, 2026-12-01)
+// subgroup-matrix loads and stores addressed the wrong bytes when small variables sat between or after the
+// tiles (bench/probes/subgroup_matrix_unit.mjs), while scalar accesses were right.
+var<workgroup> blockInfo : array<i32, 9>;
 // [0]: n0 + 1 when some row's m moved in block n0 (rescale acc); [1]: n0 + 1 when V holds a non-finite value.
 var<workgroup> blockFlags : array<i32, 2>;
-var<workgroup> blockInfo : array<i32, 9>;
-
+var<workgroup> rowShare : array<f32, THREADS>;
 ${codecs(spec)}
 ${decodeTables(spec)}
+${tileDeclarations}
 ${rowLoader('q', spec.qFormat, plan.vec4Rows)}
 ${rowLoader('k', spec.kFormat, plan.vec4Rows)}
 ${rowLoader('v', spec.vFormat, plan.vec4Rows)}

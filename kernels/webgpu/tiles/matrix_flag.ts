@@ -1,10 +1,10 @@
 /**
  * Which arithmetic a `precision: 'float16'` call takes on webgpu (a tfjs env flag, for tests and benchmarks):
- *   'auto'             the float32 kernel for now (SPEC.md allows float32 for float16 calls): the subgroup-matrix
- *                      tiles are not yet correct on the H200 (arithmetic.ts), so nothing picks them unasked;
+ *   'auto'             subgroup matrices (the GPU's matrix units) when the device has them, else the float32
+ *                      kernel (SPEC.md allows float32 for float16 calls where there are no matrix units);
  *   'portable'         the portable twin of the matrix tiles (plain WGSL, same tile semantics and rounding
  *                      points): what CI runs on software GPUs, which have no matrix units;
- *   'subgroup-matrix'  the matrix units (experimental, warns once) or an error saying the device lacks them;
+ *   'subgroup-matrix'  the matrix units or an error saying the device lacks them;
  *   'float32'          the float32 kernel.
  */
 import {env} from '@tensorflow/tfjs-core';
