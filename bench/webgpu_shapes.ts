@@ -20,6 +20,8 @@ export interface BenchCase {
   seqlens?: number[];
   /** Why the composition is not run at all (besides the automatic score-matrix limit). */
   flashOnly?: string;
+  /** flashAttention's precision: 'float16' rows run the matrix tiles where the device has them. */
+  precision?: 'float16';
 }
 
 export interface Preset {
@@ -32,7 +34,7 @@ export interface Preset {
 function prefill(b: number, h: number, s: number, d: number, causal: boolean, extra: Partial<BenchCase> = {}): BenchCase {
   const hk = extra.hk ?? h;
   const heads = hk === h ? `H${h}` : `Hq${h} Hk${hk}`;
-  const name = `B${b} ${heads} S${s} D${d}${causal ? ' causal' : ''}${extra.fp8 ? ' fp8-kv' : ''}`;
+  const name = `B${b} ${heads} S${s} D${d}${causal ? ' causal' : ''}${extra.fp8 ? ' fp8-kv' : ''}${extra.precision === 'float16' ? ' f16' : ''}`;
   return {name, kind: 'prefill', b, hq: h, hk, sq: s, sk: s, d, causal, ...extra};
 }
 
@@ -48,6 +50,7 @@ function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = 
 }
 
 const GiB = 1024 ** 3;
+const f16: Partial<BenchCase> = {precision: 'float16'};
 
 /** Roofline sizes and the composition's memory cap for an H100-class card (the h100 and probe presets). */
 const H100_DEVICE: Omit<Preset, 'cases'> = {
@@ -71,6 +74,8 @@ export const presets: Record<string, Preset> = {
       decode(2, 4, 2, 256, 128),
       decode(2, 4, 2, 256, 128, true),
       prefill(1, 1, 512, 64, true, {flashOnly: 'long sequence, flash only (as S65536 in the h100 preset)'}),
+      prefill(1, 2, 128, 64, false, f16),
+      prefill(1, 2, 128, 64, true, f16),
     ],
     roofline: {fmaWorkgroups: 16, fmaIters: 32, readBytes: 8 * 1024 * 1024, readWorkgroups: [16, 64]},
     compositionLimitBytes: 64 * 1024 * 1024,
@@ -92,6 +97,13 @@ export const presets: Record<string, Preset> = {
       decode(8, 32, 8, 8192, 128),
       decode(8, 32, 8, 8192, 128, true),
       prefill(1, 8, 65536, 64, true, {flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
+      // issue 12: precision 'float16' (the matrix tiles where the device has them) beside the float32 rows
+      prefill(1, 8, 4096, 64, false, f16),
+      prefill(1, 8, 4096, 64, true, f16),
+      prefill(1, 8, 16384, 64, false, f16),
+      prefill(4, 32, 512, 128, false, f16),
+      prefill(1, 8, 4096, 128, false, f16),
+      prefill(1, 8, 65536, 64, true, {...f16, flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
     ],
     ...H100_DEVICE,
   },
