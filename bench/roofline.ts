@@ -1,7 +1,9 @@
 /**
  * The ceilings every attention figure is compared against, measured on the benchmark's own device in the
- * same run: the fp32 FMA peak of a WGSL kernel (independent FMA chains, no memory traffic) and the
- * streaming-read bandwidth of a WGSL kernel (every thread sums vec4 loads of a buffer far larger than L2).
+ * same run: the fp32 FMA peak of a WGSL kernel (independent FMA chains, no memory traffic), the
+ * streaming-read bandwidth of a WGSL kernel (every thread sums vec4 loads of a buffer far larger than L2) and,
+ * where the device has f16 subgroup matrices, the matrix-unit rate of an f16→f32 subgroup-matrix matmul
+ * (the workgroup-staged kernel of ENVIRONMENT.md's probe, 82 TFLOP/s on the H200 there).
  * Each is timed with the device's timestamp queries (one compute pass per sample, beginning and end of
  * pass) when the device has them, else with wall time around queue.onSubmittedWorkDone().
  */
@@ -13,6 +15,8 @@ export interface RooflineConfig {
   /** Read kernel: bytes read (capped by the device's binding limits) and grid sizes to try (best wins). */
   readBytes: number;
   readWorkgroups: number[];
+  /** Size N of the f16 subgroup-matrix matmul (a multiple of 128), where the device has subgroup matrices. */
+  matrixN?: number;
 }
 
 export interface Measured {
@@ -24,6 +28,9 @@ export interface Measured {
 
 export interface RooflineResult {
   fmaTflops: number;
+  /** f16 subgroup-matrix matmul (f32 accumulation), when the device has subgroup matrices. */
+  matrixTflops?: number;
+  matrix?: Measured & {flops: number; n: number};
   fma: Measured & {flops: number};
   readGBs: number;
   read: Measured & {bytes: number; workgroups: number};
@@ -62,6 +69,53 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) n: vec
 }`;
 /** FLOPs per thread per loop iteration: 4 rounds × 8 vec4 chains × 4 lanes × 2. */
 const FMA_FLOPS_PER_ITER = 4 * 8 * 4 * 2;
+
+/**
+ * C = A·B, N×N f16 → f32: 4 subgroups (2×2) per workgroup of 128, each a 64×64 tile of 16×16 results;
+ * A [128×32] and B [32×128] staged in workgroup memory per K step of 32. Needs 32-wide subgroups.
+ */
+function matmulWgsl(n: number): string {
+  const acc: string[] = [], inner: string[] = [], store: string[] = [];
+  for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
+    acc.push(`var c${i}${j} = subgroup_matrix_result<f32, 16, 16>();`);
+    store.push(`subgroupMatrixStore(&C, (row0 + ${i * 16}u) * ${n}u + col0 + ${j * 16}u, c${i}${j}, false, ${n}u);`);
+  }
+  for (let kk = 0; kk < 32; kk += 16) {
+    for (let i = 0; i < 4; i++) inner.push(`let a${i}_${kk} = subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>(&As, (sr + ${i * 16}u) * 32u + ${kk}u, false, 32u);`);
+    for (let j = 0; j < 4; j++) inner.push(`let b${j}_${kk} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&Bs, ${kk}u * 128u + sc + ${j * 16}u, false, 128u);`);
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) inner.push(`c${i}${j} = subgroupMatrixMultiplyAccumulate(a${i}_${kk}, b${j}_${kk}, c${i}${j});`);
+  }
+  return `enable f16;
+enable chromium_experimental_subgroup_matrix;
+diagnostic(off, subgroup_uniformity);
+@group(0) @binding(0) var<storage, read> A: array<vec4<f16>>;
+@group(0) @binding(1) var<storage, read> B: array<vec4<f16>>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
+var<workgroup> As: array<f16, 4096>;
+var<workgroup> Bs: array<f16, 4096>;
+@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+  let sg = t / 32u;
+  let wr = wg.y * 128u; let wc = wg.x * 128u;
+  let sr = (sg / 2u) * 64u; let sc = (sg % 2u) * 64u;
+  let row0 = wr + sr; let col0 = wc + sc;
+  ${acc.join('\n  ')}
+  for (var k = 0u; k < ${n}u; k += 32u) {
+    for (var e = 0u; e < 8u; e++) {            // 1024 vec4 of A (128 rows × 8) and of B (32 rows × 32), 8 per thread
+      let idx = t + e * 128u;
+      let ar = idx / 8u; let ac = (idx % 8u) * 4u;
+      let av = A[((wr + ar) * ${n}u + k + ac) / 4u];
+      As[ar * 32u + ac] = av.x; As[ar * 32u + ac + 1u] = av.y; As[ar * 32u + ac + 2u] = av.z; As[ar * 32u + ac + 3u] = av.w;
+      let br = idx / 32u; let bc = (idx % 32u) * 4u;
+      let bv = B[((k + br) * ${n}u + wc + bc) / 4u];
+      Bs[br * 128u + bc] = bv.x; Bs[br * 128u + bc + 1u] = bv.y; Bs[br * 128u + bc + 2u] = bv.z; Bs[br * 128u + bc + 3u] = bv.w;
+    }
+    workgroupBarrier();
+    ${inner.join('\n    ')}
+    workgroupBarrier();
+  }
+  ${store.join('\n  ')}
+}`;
+}
 
 const READ_WGSL = /* wgsl */ `
 struct Params { n: u32, stride: u32, pad0: u32, pad1: u32 }
@@ -168,6 +222,47 @@ export class Roofline {
     return {ms: median(samples), samples, method: this.hasTimestamps ? 'timestamp' : 'wall'};
   }
 
+  /** The f16 subgroup-matrix matmul rate, or undefined where the device lacks f16 subgroup matrices. */
+  private async matrixRate(n: number, warmup: number, runs: number): Promise<RooflineResult['matrix']> {
+    const dev = this.device;
+    if (!dev.features.has('chromium-experimental-subgroup-matrix') || !dev.features.has('shader-f16')) return undefined;
+    const pipe = this.pipeline(matmulWgsl(n));
+    const a = dev.createBuffer({size: n * n * 2, usage: GPUBufferUsage.STORAGE});
+    const b = dev.createBuffer({size: n * n * 2, usage: GPUBufferUsage.STORAGE});
+    const c = dev.createBuffer({size: n * n * 4, usage: GPUBufferUsage.STORAGE});
+    const bind = dev.createBindGroup({layout: pipe.getBindGroupLayout(0), entries: [a, b, c].map((buffer, i) => ({binding: i, resource: {buffer}}))});
+    const tiles = n / 128;
+    // sample() dispatches (x, ceil(x / 65535)): a square grid needs its own pass.
+    const samples: number[] = [];
+    for (let r = 0; r < warmup + runs; r++) {
+      await this.done();
+      const enc = dev.createCommandEncoder();
+      const pass = enc.beginComputePass(this.hasTimestamps ?
+          {timestampWrites: {querySet: this.querySet!, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1}} : {});
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(tiles, tiles);
+      pass.end();
+      if (this.hasTimestamps) {
+        enc.resolveQuerySet(this.querySet!, 0, 2, this.resolveBuf!, 0);
+        enc.copyBufferToBuffer(this.resolveBuf!, 0, this.readBuf!, 0, 16);
+      }
+      const t0 = performance.now();
+      dev.queue.submit([enc.finish()]);
+      await this.done();
+      let ms = performance.now() - t0;
+      if (this.hasTimestamps) {
+        await this.readBuf!.mapAsync(GPUMapMode.READ);
+        const t = new BigUint64Array(this.readBuf!.getMappedRange().slice(0));
+        this.readBuf!.unmap();
+        ms = Number(t[1] - t[0]) / 1e6;
+      }
+      if (r >= warmup) samples.push(ms);
+    }
+    [a, b, c].forEach(x => x.destroy());
+    return {ms: median(samples), samples, method: this.hasTimestamps ? 'timestamp' : 'wall', flops: 2 * n ** 3, n};
+  }
+
   async run(cfg: RooflineConfig, warmup: number, runs: number): Promise<RooflineResult> {
     const dev = this.device;
     dev.pushErrorScope('validation');
@@ -211,12 +306,14 @@ export class Roofline {
       out.destroy();
     }
     src.destroy();
+    const matrix = cfg.matrixN ? await this.matrixRate(cfg.matrixN, warmup, runs) : undefined;
     const oom = await dev.popErrorScope();
     const invalid = await dev.popErrorScope();
     const err = oom ?? invalid;
     if (err) throw new Error(`roofline kernels failed: ${err.message}`);
     return {
       fmaTflops: flops / fma.ms / 1e9, fma: {...fma, flops},
+      ...(matrix ? {matrixTflops: matrix.flops / matrix.ms / 1e9, matrix} : {}),
       readGBs: best!.bytes / best!.ms / 1e6, read: best!, readTried: tried,
     };
   }

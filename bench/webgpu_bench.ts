@@ -140,6 +140,8 @@ export interface ContenderResult {
   wallSamples?: number[];
   tflops?: number;
   pctFmaPeak?: number;
+  /** float16 rows: % of the in-run f16 subgroup-matrix matmul (roofline.ts), where the device has one. */
+  pctMatrixPeak?: number;
   gbs?: number;
   pctReadBw?: number;
 }
@@ -483,6 +485,7 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
     if (r.status !== 'ok') continue;
     r.tflops = flops / r.ms! / 1e9;
     if (roof) r.pctFmaPeak = 100 * r.tflops / roof.fmaTflops;
+    if (roof?.matrixTflops != null && c.precision === 'float16' && name === 'flash') r.pctMatrixPeak = 100 * r.tflops / roof.matrixTflops;
     if (row.kvBytes != null && name === 'flash') {
       r.gbs = row.kvBytes / r.ms! / 1e6;
       if (roof) r.pctReadBw = 100 * r.gbs / roof.readGBs;
@@ -509,7 +512,8 @@ let aborted: string | undefined;
 if (!noRoofline) try {
   log('roofline: WGSL FMA peak and streaming read ...');
   roof = await new Roofline(device, TIMEOUT_MS).run(preset.roofline, WARMUP, RUNS);
-  log(`roofline: FMA ${roof.fmaTflops.toFixed(2)} TFLOP/s, read ${roof.readGBs.toFixed(1)} GB/s (${roof.fma.method})`);
+  log(`roofline: FMA ${roof.fmaTflops.toFixed(2)} TFLOP/s, read ${roof.readGBs.toFixed(1)} GB/s` +
+      `${roof.matrixTflops != null ? `, f16 subgroup-matrix matmul ${roof.matrixTflops.toFixed(2)} TFLOP/s` : ''} (${roof.fma.method})`);
 } catch (e) {
   rooflineError = message(e);
   log(`roofline: ERROR ${rooflineError}`);
@@ -563,17 +567,19 @@ function table(): string {
   const e = (x: number | undefined) => x == null ? '' : x.toExponential(1);
   const lines = [
     `device: ${deviceLine}`,
-    roof ? `roofline (same run): FMA peak ${roof.fmaTflops.toFixed(2)} TFLOP/s, streaming read ${roof.readGBs.toFixed(1)} GB/s` : `roofline: ERROR ${rooflineError}`,
+    roof ? `roofline (same run): FMA peak ${roof.fmaTflops.toFixed(2)} TFLOP/s, streaming read ${roof.readGBs.toFixed(1)} GB/s` +
+        (roof.matrixTflops != null ? `, f16 subgroup-matrix matmul ${roof.matrixTflops.toFixed(2)} TFLOP/s (float16 rows: % of it in the notes)` : '') :
+        `roofline: ERROR ${rooflineError}`,
     `timing: ${report.method.reported}; ${WARMUP} warm-up (≥ ${WARMUP_MS} ms) + ${RUNS} timed runs` + (build ? `; kernel ${build.gitDescribe} (${build.sourceHash})` : ''),
     '',
-    '| shape | flash ms | TFLOP/s | % FMA peak | GB/s (K+V) | % read BW | composition ms | comp. TFLOP/s | speedup | max \\|diff\\| vs comp. | max err vs f64 |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    '| shape | flash ms | TFLOP/s | % FMA peak | % MMA peak | GB/s (K+V) | % read BW | composition ms | comp. TFLOP/s | speedup | max \\|diff\\| vs comp. | max err vs f64 |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const fl = r.flash, co = r.composition;
     const flashMs = fl.status === 'ok' ? f(fl.ms, 3) : `${fl.status.toUpperCase()}: ${(fl.reason ?? '').slice(0, 120)}`;
     const compMs = co.status === 'ok' ? f(co.ms, 3) : co.status === 'skipped' ? (co.reason?.startsWith('OOM') ? 'OOM (skipped)' : 'skipped') : `ERROR: ${(co.reason ?? '').slice(0, 80)}`;
-    lines.push(`| ${r.name} | ${flashMs} | ${f(fl.tflops)} | ${f(fl.pctFmaPeak, 1)} | ${f(fl.gbs, 0)} | ${f(fl.pctReadBw, 1)} | ${compMs} | ` +
+    lines.push(`| ${r.name} | ${flashMs} | ${f(fl.tflops)} | ${f(fl.pctFmaPeak, 1)} | ${f(fl.pctMatrixPeak, 1)} | ${f(fl.gbs, 0)} | ${f(fl.pctReadBw, 1)} | ${compMs} | ` +
                `${f(co.tflops)} | ${r.speedup ? r.speedup.toFixed(2) + '×' : ''} | ${e(r.check.maxAbsDiffVsComposition)} | ` +
                `${e(r.check.maxAbsErrVsF64)}${r.check.ok === false ? ' BAD' : ''} |`);
   }

@@ -56,7 +56,8 @@ const f16: Partial<BenchCase> = {precision: 'float16'};
 const H100_DEVICE: Omit<Preset, 'cases'> = {
   // FMA: 8448 workgroups × 256 threads × 1024 iterations × 256 FLOPs = 0.57 TFLOP (~9 ms at 65 TFLOP/s).
   // Read: 1 GiB, far beyond the 50 MB L2.
-  roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896]},
+  // Matrix units: an f16 subgroup-matrix matmul of 4096³ (137 GFLOP, ~1.7 ms at 82 TFLOP/s).
+  roofline: {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: GiB, readWorkgroups: [1056, 4224, 16896], matrixN: 4096},
   compositionLimitBytes: 4 * GiB,
 };
 
