@@ -6,6 +6,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import {selectedBackends} from '../backends';
 import {defineBackendSuite} from '../flash_attention_suite';
 import {defineLayerSuite} from '../layers_suite';
+import {defineRegistrationTests} from '../registration_suite';
 import {defineWebgpuOnlyTests, WEBGPU_CASES} from '../webgpu_cases';
 
 for (const backend of selectedBackends(['cpu', 'webgpu'])) {
@@ -13,3 +14,5 @@ for (const backend of selectedBackends(['cpu', 'webgpu'])) {
       {otherBackend: 'cpu', extraCases: WEBGPU_CASES, extraTests: defineWebgpuOnlyTests} : {otherBackend: null});
 }
 for (const backend of selectedBackends(['cpu', 'webgpu'])) defineLayerSuite(backend, {fitSteps: backend === 'cpu' ? 40 : 30});
+// Last: it replaces the 'webgpu' backend the suites above used.
+if (selectedBackends(['webgpu']).length > 0) defineRegistrationTests();
