@@ -30,8 +30,16 @@ export function flashAttentionCapabilities(): FlashAttentionCapabilities {
   if (name !== 'webgpu') return {...none, float16Path: 'float32'};
   const device = (activeBackend() as unknown as {device: GPUDevice}).device;
   const f = deviceFeatures(device);
+  // A query never throws: a flag forcing matrix units this device lacks (which a call would refuse) reports
+  // the float32 path the automatic choice would take.
+  let path: FlashAttentionCapabilities['float16Path'];
+  try {
+    path = float16Path(f);
+  } catch {
+    path = f.matrixUnits ? 'subgroup-matrix' : 'float32';
+  }
   return {
     backend: name, matrixUnits: f.matrixUnits, shaderF16: f.shaderF16, subgroups: f.subgroups,
-    subgroupSize: f.subgroupSize, float16Path: float16Path(f),
+    subgroupSize: f.subgroupSize, float16Path: path,
   };
 }

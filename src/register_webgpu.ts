@@ -47,10 +47,13 @@ async function createBackend(options: RegisterWebGPUOptions): Promise<WebGPUBack
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
     },
   });
-  const info = adapter.info as GPUAdapterInfo & {subgroupMatrixConfigs?: Iterable<never>};
+  // As tfjs: adapter.info where it exists, else the older requestAdapterInfo(), else nothing.
+  const legacy = adapter as unknown as {requestAdapterInfo?: () => Promise<GPUAdapterInfo>};
+  const info = ('info' in adapter ? adapter.info : legacy.requestAdapterInfo ? await legacy.requestAdapterInfo() : undefined) as
+      (GPUAdapterInfo & {subgroupMatrixConfigs?: Iterable<never>})|undefined;
   recordAdapterFacts(device, {
-    subgroupMinSize: info.subgroupMinSize, subgroupMaxSize: info.subgroupMaxSize,
-    subgroupMatrixConfigs: info.subgroupMatrixConfigs ? [...info.subgroupMatrixConfigs] : [],
+    subgroupMinSize: info?.subgroupMinSize, subgroupMaxSize: info?.subgroupMaxSize,
+    subgroupMatrixConfigs: info?.subgroupMatrixConfigs ? [...info.subgroupMatrixConfigs] : [],
   });
   return new Backend(device, info);
 }

@@ -8,7 +8,8 @@
  * with split-KV forced (every key range merged by the LSE rule), whatever the automatic plan would pick.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {flashAttention, WEBGPU_SPLITS_FLAG} from '../src/index';
+import {expect} from 'chai';
+import {flashAttention, WEBGPU_MATRIX_FLAG, WEBGPU_SPLITS_FLAG} from '../src/index';
 import type {AttentionCase} from './cases';
 import {runCase} from './harness';
 import {defineLaunchPlanTests} from './launch_plan_suite';
@@ -60,6 +61,26 @@ export function defineWebgpuOnlyTests(seed: string): void {
   });
   defineDeterminismTest();
   defineLaunchPlanTests();
+  defineEmptyFloat16Test();
+}
+
+/** An empty output (thd, no query rows) on the matrix tiles is readable, as on the float32 kernel. */
+function defineEmptyFloat16Test(): void {
+  it('webgpu kernel: float16 on matrix tiles with no query rows returns an empty output', async () => {
+    tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
+    try {
+      const q = tf.zeros([0, 2, 16]), k = tf.randomNormal([5, 2, 16]);
+      const before = tf.memory().numTensors;
+      const out = flashAttention(q, k, k, {layout: 'thd', cuSeqlensQ: [0, 0], cuSeqlensK: [0, 5], precision: 'float16'}) as tf.Tensor;
+      expect(out.shape).to.deep.equal([0, 2, 16]);
+      expect((await out.data()).length).to.equal(0);
+      out.dispose();
+      expect(tf.memory().numTensors).to.equal(before);
+      tf.dispose([q, k]);
+    } finally {
+      tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
+    }
+  });
 }
 
 /** Same inputs twice give identical bits (no race in workgroup memory, no order-dependent reduction). */

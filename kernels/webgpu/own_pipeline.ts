@@ -13,13 +13,13 @@ import type {FlatProgram} from './flat_program';
 
 export interface EnabledProgram extends FlatProgram {
   readonly enables: string;
-  /** main takes the subgroup_id builtin as a second argument. */
+  /** main takes the subgroup_id and subgroup_invocation_id builtins as its second and third arguments. */
   readonly subgroupId?: boolean;
 }
 
 /** The parts of WebGPUBackend this runner uses that its typings keep private. */
 interface BackendInternals {
-  tensorMap: {get(id: object): {dtype: string}};
+  tensorMap: {get(id: object): {dtype: string, values?: unknown}};
   recordAndSubmit(program: unknown, output: TensorInfo, inputs: TensorInfo[], uniforms: unknown): void;
 }
 
@@ -47,11 +47,11 @@ var<private> numWorkgroups : vec3<u32>;
 ${program.getUserCode()}
 @compute @workgroup_size(${program.workgroupSize[0]})
 fn _start(@builtin(local_invocation_index) li : u32, @builtin(workgroup_id) wid : vec3<u32>,
-          @builtin(num_workgroups) nwg : vec3<u32>${program.subgroupId ? ', @builtin(subgroup_id) sgid : u32' : ''}) {
+          @builtin(num_workgroups) nwg : vec3<u32>${program.subgroupId ? ', @builtin(subgroup_id) sgid : u32, @builtin(subgroup_invocation_id) sgl : u32' : ''}) {
   localIndex = li;
   workgroupId = wid;
   numWorkgroups = nwg;
-  main(0${program.subgroupId ? ', sgid' : ''});
+  main(0${program.subgroupId ? ', sgid, sgl' : ''});
 }
 `;
 }
@@ -81,8 +81,12 @@ export function runEnabledProgram(
     backend: WebGPUBackend, program: EnabledProgram, inputs: TensorInfo[],
     uniforms: Array<{type: string, data: number[]}>): TensorInfo {
   const output = backend.makeTensorInfo(program.outputShape, 'float32');
-  if (util.sizeFromShape(output.shape) === 0) return output;
   const internals = backend as unknown as BackendInternals;
+  if (util.sizeFromShape(output.shape) === 0) {
+    // As runWebGPUProgram: an empty result has (empty) values and no buffer.
+    internals.tensorMap.get(output.dataId).values = new Float32Array(0);
+    return output;
+  }
   backend.uploadToGPU(output.dataId);
   inputs.forEach(t => backend.uploadToGPU(t.dataId));
   const dtypes = inputs.map(t => internals.tensorMap.get(t.dataId).dtype);

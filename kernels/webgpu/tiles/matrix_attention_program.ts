@@ -281,11 +281,11 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
   const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(plan, tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
   const partner = lanesPerRow === 2 ? 'rowShare[sg * GROUP + (tileLane + RS) % GROUP]' : '';
   const shareMax = lanesPerRow === 2 ? `
-    rowShare[tid] = mx;
+    rowShare[sg * GROUP + tileLane] = mx;
     workgroupBarrier();
     mx = max(mx, ${partner});` : '';
   const shareSum = lanesPerRow === 2 ? `
-  rowShare[tid] = l;
+  rowShare[sg * GROUP + tileLane] = l;
   workgroupBarrier();
   l += ${partner};` : '';
   // The rescale of one chunk of acc columns, and in a guarded block its P·V with P = 0 keys skipped.
@@ -296,8 +296,10 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
           var sum = sTile[sg][rowInGroup * BLOCK_N + col] * alpha;
           if (guarded && d < D_PAD) {
             for (var key = 0; key < BLOCK_N; key++) {
+              // A masked key's P is -0 (below): it takes no part. A visible P that underflowed half is +0
+              // and multiplies like the reference, so a NaN or Inf in its V still propagates.
               let pk = f32(pTile[sg][rowInGroup * BLOCK_N + key]);
-              if (pk != 0.0) { sum += pk * f32(kvTile[key * QS + d]); }
+              if (bitcast<u32>(pk) != 0x80000000u) { sum += pk * f32(kvTile[key * QS + d]); }
             }
           }
           sTile[sg][rowInGroup * BLOCK_N + col] = sum;
@@ -349,10 +351,12 @@ ${descale('v', spec)}
 ${scoreModifier(spec)}
 ${describeBlock(spec)}
 
-fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32' : ''}) {
+fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32, subgroupLane : u32' : ''}) {
   let tid = i32(localIndex);
   let sg = ${groupIndex};
-  let tileLane = tid % GROUP;
+  // The lane within the tile group: with subgroup_id, the subgroup's own invocation id (Vulkan does not tie
+  // subgroups to local_invocation_index).
+  let tileLane = ${usesSubgroupId(plan, tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
   let rowInGroup = tileLane % RS;        // the row this lane owns in the softmax and the epilogue
   let share = tileLane / RS;             // which half of the row's keys, when two lanes share it
   let row = sg * RS + rowInGroup;
@@ -450,7 +454,8 @@ ${fillDecodeTables(spec)}
       let col = share * CPL + (c + rowInGroup) % CPL;
       let pc = exp2(sv[c] - shift);
       l_i += pc;
-      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('pc')};
+      // masked (s = -inf) → -0, which the guarded P·V skips; exp2 gives +0 there
+      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('select(pc, -0.0, sv[c] == -uniforms.INFINITY)')};
     }
 
     // -- load V -- (every K read finished before the barrier above)
@@ -463,11 +468,11 @@ ${fillDecodeTables(spec)}
 
     // -- acc += P V --
     let guarded = flags[1] == n0 + 1;
+    workgroupBarrier();  // reconverge after the staged reads of the next K: the matrix ops need the whole subgroup
     if (guarded || flags[0] == n0 + 1) {
       ${code.accChunks(rescaleAndGuardedPv, true)}
     }
     if (!guarded) {
-      workgroupBarrier();  // reconverge after the staged reads of the next K
       ${code.pv()}
     }
   }
