@@ -296,10 +296,11 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
           var sum = sTile[sg][rowInGroup * BLOCK_N + col] * alpha;
           if (guarded && d < D_PAD) {
             for (var key = 0; key < BLOCK_N; key++) {
-              // A masked key's P is -0 (below): it takes no part. A visible P that underflowed half is +0
-              // and multiplies like the reference, so a NaN or Inf in its V still propagates.
+              // P = 0 takes no part (a masked key, not even as 0·NaN). Known gap: a visible key whose P
+              // underflows half is skipped too, where the cpu reference multiplies it (NaN for a NaN / Inf v).
+              // Marking masked P as -0 does not work: WGSL may drop the sign of a zero.
               let pk = f32(pTile[sg][rowInGroup * BLOCK_N + key]);
-              if (bitcast<u32>(pk) != 0x80000000u) { sum += pk * f32(kvTile[key * QS + d]); }
+              if (pk != 0.0) { sum += pk * f32(kvTile[key * QS + d]); }
             }
           }
           sTile[sg][rowInGroup * BLOCK_N + col] = sum;
@@ -454,8 +455,7 @@ ${fillDecodeTables(spec)}
       let col = share * CPL + (c + rowInGroup) % CPL;
       let pc = exp2(sv[c] - shift);
       l_i += pc;
-      // masked (s = -inf) → -0, which the guarded P·V skips; exp2 gives +0 there
-      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('select(pc, -0.0, sv[c] == -uniforms.INFINITY)')};
+      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('pc')};
     }
 
     // -- load V -- (every K read finished before the barrier above)
