@@ -33,50 +33,17 @@ console.log(`capabilities: ${JSON.stringify(flashAttentionCapabilities())}`);
 const rng = makeRng(`${seed}:property`);
 const table = [...CASES, ...WEBGPU_CASES, ...WEBGPU_LARGE_CASES, ...Array.from({length: 24}, (_, i) => randomCase(rng, i))];
 let passed = 0, failed = 0;
-// The whole table twice: with the automatic launch plan, then with split-KV forced on every case.
-// FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
-const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
-for (const splits of onlyMatrix ? [] : [0, FORCED_SPLITS]) {
-  tf.env().set(WEBGPU_SPLITS_FLAG, splits);
-  const tag = splits > 0 ? ` [split-KV ${splits}]` : '';
-  for (const c of table) {
-    try {
-      const r = await runCase(c, seed);
-      passed++;
-      console.log(`  ok   ${c.name}${tag} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
-    } catch (e) {
-      failed++;
-      console.log(`  FAIL${tag} ${(e as Error).message}`);
-    }
-  }
-}
-tf.env().set(WEBGPU_SPLITS_FLAG, 0);
-// precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
-// GPU), with the automatic plan and with split-KV forced, under SPEC.md's float16 tolerance.
-tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
-for (const splits of onlyMatrix ? [] : [0, FORCED_SPLITS]) {
-  tf.env().set(WEBGPU_SPLITS_FLAG, splits);
-  const tag = ` [portable tiles${splits > 0 ? `, split-KV ${splits}` : ''}]`;
-  for (const c of FLOAT16_CASES) {
-    try {
-      const r = await runCase(c, seed);
-      passed++;
-      console.log(`  ok   ${c.name}${tag} (${r.checked} values, max |err| ${r.maxAbsErr.toExponential(1)})`);
-    } catch (e) {
-      failed++;
-      console.log(`  FAIL${tag} ${(e as Error).message}`);
-    }
-  }
-}
-tf.env().set(WEBGPU_SPLITS_FLAG, 0);
-// The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them: automatic
-// plan and forced split-KV, counted like the rest.
-if (flashAttentionCapabilities().matrixUnits) {
-  tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
+
+/**
+ * A table twice, with the automatic launch plan and with split-KV forced on every case; `label` names the
+ * arithmetic in each line's tag.
+ */
+async function runTable(cases: typeof table, label: string): Promise<void> {
   for (const splits of [0, FORCED_SPLITS]) {
     tf.env().set(WEBGPU_SPLITS_FLAG, splits);
-    const tag = ` [subgroup matrices${splits > 0 ? `, split-KV ${splits}` : ''}]`;
-    for (const c of FLOAT16_CASES) {
+    const parts = [label, splits > 0 ? `split-KV ${splits}` : ''].filter(x => x !== '');
+    const tag = parts.length > 0 ? ` [${parts.join(', ')}]` : '';
+    for (const c of cases) {
       try {
         const r = await runCase(c, seed);
         passed++;
@@ -88,6 +55,21 @@ if (flashAttentionCapabilities().matrixUnits) {
     }
   }
   tf.env().set(WEBGPU_SPLITS_FLAG, 0);
+}
+
+// FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
+const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
+if (!onlyMatrix) {
+  await runTable(table, '');
+  // precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
+  // GPU), under SPEC.md's float16 tolerance.
+  tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
+  await runTable(FLOAT16_CASES, 'portable tiles');
+}
+// The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them, counted like the rest.
+if (flashAttentionCapabilities().matrixUnits) {
+  tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
+  await runTable(FLOAT16_CASES, 'subgroup matrices');
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
 if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
