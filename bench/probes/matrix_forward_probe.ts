@@ -1,7 +1,8 @@
 // Probe (not the benchmark): correctness against the cpu float16 reference and timing of the matrix-tile forward
 // per tile shape, on a GPU with subgroup matrices. BENCHMARKS.md ("float16 on matrix tiles") has its 2026-12-01
 // H200 results. Env: SHAPES=B1H8S4096D64,B1H8S4096D64c,... VARIANTS=GxRxK,... (tile shapes; '' = automatic),
-// NO32=1 (skip the float32 rows), DAWN=',toggle' (more Dawn features). It forces the subgroup-matrix
+// SPLITS=0,2,4 (forced split-KV counts; 0 = automatic), ROUNDS=6 (interleaved rounds of 3 samples each),
+// NO32=1 (skip the float32 rows), NOCHECK=1 (skip the correctness checks), DAWN=',toggle' (more Dawn features). It forces the subgroup-matrix
 // tiles (FLASH_ATTENTION_WEBGPU_MATRIX) when the device has them, else the portable ones.
 // Build: npx esbuild bench/probes/matrix_forward_probe.ts --bundle --platform=node --format=esm --target=node20
 //   --main-fields=module,main --external:webgpu --outfile=.test-build/probe.mjs --banner:js="import {createRequire
@@ -50,33 +51,53 @@ async function main() {
     log({check: c, variant: tf.env().getString('FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE'), maxAbsErr: worst, lseErr: worstL});
   }
   }
-  // -- timing
+  // -- timing: the configurations of one shape interleaved round by round (the H200's speed drifts by up to
+  // 1.7× over seconds, so configurations timed one after another are not comparable)
   const shapes = (process.env.SHAPES ?? 'B1H8S4096D64,B1H8S4096D64c,B1H8S4096D128,B4H32S512D128').split(',');
   const variants = (process.env.VARIANTS ?? '').split(',');
+  const splits = (process.env.SPLITS ?? '0').split(',').map(Number);
+  const rounds = Number(process.env.ROUNDS ?? 6);
+  let warmedUp = false;
   for (const name of shapes) {
     const m = /^B(\d+)H(\d+)S(\d+)D(\d+)(c?)$/.exec(name)!;
     const [B, H, S, D] = [1, 2, 3, 4].map(i => Number(m[i])); const causal = m[5] === 'c';
     const q = tf.randomNormal([B, S, H, D]), k = tf.randomNormal([B, S, H, D]), v = tf.randomNormal([B, S, H, D]);
     const flops = 4 * B * H * S * S * D * (causal ? 0.5 : 1);
-    for (const variant of variants) {
+    if (name === shapes[0] && !process.env.NOCHECK) for (const variant of variants) {
       tf.env().set('FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE', variant);
-      if (name === shapes[0]) await checks(D);
-      for (const precision of ['float16', 'float32'] as const) {
-        if (precision === 'float32' && (variant !== variants[0] || process.env.NO32)) continue;
-        tf.env().set('FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE', precision === 'float16' ? variant : '');
-        const call = () => tf.tidy(() => flashAttention(q, k, v, {causal, precision}) as tf.Tensor);
-        try {
-          const t0 = performance.now();
-          let warm = 0;
-          while (performance.now() - t0 < 1200 || warm < 3) { const r = call(); await r.data(); r.dispose(); warm++; }
-          const times: number[] = [];
-          for (let i = 0; i < 15; i++) { const t = await tf.time(() => { call().dispose(); }); times.push(t.kernelMs as number); }
-          times.sort((a, b) => a - b);
-          const ms = times[7];
-          log({shape: name, precision, variant, ms, tflops: flops / ms / 1e9});
-        } catch (e) { log({shape: name, precision, variant, error: String((e as Error).message).slice(0, 1000)}); }
-      }
+      await checks(D);
     }
+    const configs: Array<{precision: 'float16'|'float32', variant: string, numSplits: number}> =
+        variants.flatMap(variant => splits.map(numSplits => ({precision: 'float16' as const, variant, numSplits})));
+    if (!process.env.NO32) configs.push({precision: 'float32', variant: '', numSplits: 0});
+    const run = (c: typeof configs[0]) => {
+      tf.env().set('FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE', c.precision === 'float16' ? c.variant : '');
+      tf.env().set('FLASH_ATTENTION_WEBGPU_SPLITS', c.numSplits);
+      return tf.tidy(() => flashAttention(q, k, v, {causal, precision: c.precision}) as tf.Tensor);
+    };
+    const samples = configs.map(() => [] as number[]);
+    try {
+      // The clocks idle at 345 MHz: 1.5 s of warm-up before the first shape, then each configuration compiles.
+      const t0 = performance.now();
+      while (!warmedUp && performance.now() - t0 < 1500) { const r = run(configs[0]); await r.data(); r.dispose(); }
+      warmedUp = true;
+      for (const c of configs) { const r = run(c); await r.data(); r.dispose(); }
+      for (let round = 0; round < rounds; round++) {
+        for (const [i, c] of configs.entries()) {
+          // A sample is three calls queued back to back: the GPU stays busy (its clock drops within ms of idling).
+          for (let j = 0; j < 3; j++) {
+            const t = await tf.time(() => { for (let n = 0; n < 3; n++) run(c).dispose(); });
+            samples[i].push(t.kernelMs as number / 3);
+          }
+        }
+      }
+      for (const [i, c] of configs.entries()) {
+        const t = samples[i].sort((a, b) => a - b);
+        const ms = t[Math.floor(t.length / 2)];
+        log({shape: name, precision: c.precision, variant: c.variant, splits: c.numSplits, ms, tflops: flops / ms / 1e9,
+             q1: t[Math.floor(t.length / 4)], q3: t[Math.floor(3 * t.length / 4)]});
+      }
+    } catch (e) { log({shape: name, error: String((e as Error).message).slice(0, 1000)}); }
     tf.dispose([q, k, v]);
   }
   process.exit(0);

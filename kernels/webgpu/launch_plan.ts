@@ -56,7 +56,13 @@ export function queryBlocks(spec: FlashAttentionSpec, tiles: BlockShape): number
   return Math.ceil(packedRows(spec) / tiles.blockM);
 }
 
-export function chooseSplits(spec: FlashAttentionSpec, tiles: BlockShape, gridWorkgroups: number): number {
+/**
+ * targetWorkgroups: the grid size that fills the GPU for this kernel (TARGET_WORKGROUPS by default);
+ * minSplits: a floor the kernel asks for where the key range allows it.
+ */
+export function chooseSplits(
+    spec: FlashAttentionSpec, tiles: BlockShape, gridWorkgroups: number, targetWorkgroups = TARGET_WORKGROUPS,
+    minSplits = 1): number {
   // Full FP8 with pScale quantizes P relative to the running max of the keys seen so far (vLLM): a split
   // starting fresh would quantize its P against another max, so those calls never split.
   if (spec.pScale > 0) return 1;
@@ -64,7 +70,7 @@ export function chooseSplits(spec: FlashAttentionSpec, tiles: BlockShape, gridWo
   const keyBlocks = Math.ceil(spec.seqlenK / tiles.blockN);
   if (forced > 0) return Math.max(1, Math.min(forced, keyBlocks, MAX_SPLITS));
   if (gridWorkgroups === 0) return 1;
-  const wanted = Math.ceil(TARGET_WORKGROUPS / gridWorkgroups);
+  const wanted = Math.max(Math.ceil(targetWorkgroups / gridWorkgroups), minSplits);
   const affordable = Math.floor(keyBlocks / MIN_KEY_BLOCKS_PER_SPLIT);
   return Math.max(1, Math.min(wanted, affordable, MAX_SPLITS));
 }

@@ -8,14 +8,18 @@
  * gives the block shape). Tile group g owns 16·RT packed rows; each lane owns one row (or half of one) for
  * the softmax:
  *   load Q (rounded to half) into qTile; its left fragments stay in registers when they fit
- *   for each key block that some row can see (causal blocks above the diagonal and other splits' keys
+ *   stage K(0) into kTile; issue the device reads of V(0) and K(1) into registers
+ *   for each key block n that some row can see (causal blocks above the diagonal and other splits' keys
  *   are never loaded):
- *     -- load K --          the registers staged during the previous block → kvTile (halves)
- *     -- compute qk --      S = Q Kᵀ on the matrix tiles → sTile (f32)
+ *     -- compute qk --      S = Q K(n)ᵀ on the matrix tiles → sTile (f32)
  *     -- online softmax --  per row: the score modifier (bias, ALiBi, causal / sequence-end mask), the
  *                           row max, P = exp2(S·scale − m) → pTile (halves), l += Σ P (f32)
- *     -- load V --          → kvTile; a non-finite V value flags the block
+ *     -- store staged --    the registers → vTile (V(n); a non-finite value flags the block) and kTile
+ *                           (K(n + 1)), then issue the reads of V(n + 1) and K(n + 2): every device
+ *                           read has a whole block of work to arrive in
  *     -- acc += P V --      on the matrix tiles
+ *   Three barriers a block: after S is stored, and the two of the workgroupUniformLoad of the block's
+ *   flags, which also make P, V(n) and K(n + 1) visible.
  *   epilogue: acc through sTile to the lane that owns the row; O = acc / l, LSE = (m + log2 l)·ln 2
  *   (split-KV: the unnormalized partial record, merged by SplitMergeProgram).
  * The accumulators are opaque matrices, so they are not rescaled every block: m only moves when a row's
@@ -86,9 +90,9 @@ class TileCode {
     for (let rt = 0; rt < rowTiles; rt++) for (let kt = 0; kt < keyTiles; kt++) out.push(this.tiles.declareAcc(`s_${rt}_${kt}`));
     for (let kt = 0; kt < keyTiles; kt++) {
       for (let dt = 0; dt < this.dTiles; dt++) {
-        // K is staged transposed (kvTile[d · KS + key]), so Kᵀ is a row-major right operand.
+        // K is staged transposed (kTile[d · KS + key]), so Kᵀ is a row-major right operand.
         const k = this.tiles.fragment(`kf_${kt}_${dt}`, 'right', {
-          array: 'kvTile', offset: dt * TILE * this.s.keyStride + kt * TILE, stride: this.s.keyStride, colMajor: false});
+          array: 'kTile', offset: dt * TILE * this.s.keyStride + kt * TILE, stride: this.s.keyStride, colMajor: false});
         out.push(`{ ${k.code}`);
         for (let rt = 0; rt < rowTiles; rt++) {
           let q: Fragment;
@@ -111,7 +115,7 @@ class TileCode {
     return out.join('\n    ');
   }
 
-  /** acc += P V: P from pTile[sg] (left), V from kvTile (right, row-major). */
+  /** acc += P V: P from pTile[sg] (left), V from vTile (right, row-major). */
   pv(): string {
     const {rowTiles, keyTiles, rowStride, blockN} = this.s;
     const out: string[] = [];
@@ -122,7 +126,7 @@ class TileCode {
     }));
     for (let dt = 0; dt < this.dTiles; dt++) {
       for (let kt = 0; kt < keyTiles; kt++) {
-        const v = this.tiles.fragment(`vf_${kt}_${dt}`, 'right', {array: 'kvTile', offset: kt * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: false});
+        const v = this.tiles.fragment(`vf_${kt}_${dt}`, 'right', {array: 'vTile', offset: kt * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: false});
         out.push(`{ ${v.code}`);
         for (let rt = 0; rt < rowTiles; rt++) out.push(this.tiles.mma(`acc_${rt}_${dt}`, p[rt][kt], v.fragment));
         out.push('}');
@@ -159,10 +163,6 @@ class TileCode {
   }
 }
 
-/** kvTile holds V's BLOCK_N rows of QS, or Kᵀ's D_PAD rows of KS. */
-export function kvTileElements(s: MatrixShape): number {
-  return Math.max(s.blockN * s.rowStride, s.dPad * s.keyStride);
-}
 
 /** Q rows, K and V blocks into their tiles as halves (decoded and descaled first for FP8 KV). */
 function storeHalves(tile: string, rowBase: string, value: string, flagNonFinite: boolean, tiles: MatrixTiles): string {
@@ -174,21 +174,23 @@ function storeHalves(tile: string, rowBase: string, value: string, flagNonFinite
 }
 
 /**
- * K's device reads: invocation element idx covers keys 2·(idx / D4) and 2·(idx / D4) + 1 at vec4 column
- * idx % D4, so that it alone writes both halves of each 32-bit word of the transposed tile (f16 stores
- * to workgroup memory may be read-modify-writes of the word: two invocations sharing one would race).
+ * K's device reads: invocation element idx covers keys 2·pair and 2·pair + 1 (pair = idx % PAIRS) at vec4
+ * column idx / PAIRS, so that it alone writes both halves of each 32-bit word of the transposed tile (f16
+ * stores to workgroup memory may be read-modify-writes of the word: two invocations sharing one would race).
+ * Pairs vary fastest: neighbouring invocations write neighbouring words of one Kᵀ row (with the column
+ * fastest, each store was a 16-way bank conflict), and each row's vec4 reads stay whole 32-byte sectors.
  */
 function stageKeyPairs(first: string): string {
   const load = (k: number) =>
-      `loadRaw_k(kBase + min(${first} + 2 * min(pair, BLOCK_N / 2 - 1) + ${k}, lenK - 1) * uniforms.kStrideS, (idx % D4) * 4)`;
+      `loadRaw_k(kBase + min(${first} + 2 * pair + ${k}, lastK) * uniforms.kStrideS, min(idx / PAIRS, D4 - 1) * 4)`;
   return `
     for (var u = 0; u < K_LOADS; u++) {
       let idx = tid + u * THREADS;
-      let pair = idx / D4;
+      let pair = idx % PAIRS;
       var x0 = Raw_k();
       var x1 = Raw_k();
       // Branch-free (clamped rows, then select): the subgroup must stay converged for the matrix ops.
-      let inBlock = idx < (BLOCK_N / 2) * D4;
+      let inBlock = idx < PAIRS * D4;
       x0 = select(x0, ${load(0)}, inBlock && ${first} + 2 * pair < lenK);
       x1 = select(x1, ${load(1)}, inBlock && ${first} + 2 * pair + 1 < lenK);
       stagedK0[u] = x0;
@@ -202,25 +204,28 @@ function stageValues(first: string): string {
     for (var u = 0; u < KV_LOADS; u++) {
       let idx = tid + u * THREADS;
       let row = min(idx / D4, BLOCK_N - 1);
-      stagedV[u] = select(Raw_v(), loadRaw_v(vBase + min(${first} + row, lenK - 1) * uniforms.vStrideS, (idx % D4) * 4),
+      stagedV[u] = select(Raw_v(), loadRaw_v(vBase + min(${first} + row, lastK) * uniforms.vStrideS, (idx % D4) * 4),
                           idx < BLOCK_N * D4 && ${first} + idx / D4 < lenK);
     }`;
 }
 
-/** K goes in transposed (element (key, d) at d · KS + key), V as rows (key · QS + d). */
+/**
+ * K goes in transposed (element (key, d) at d · KS + key), V as rows (key · QS + d). `n` is the V block's
+ * first key, for its non-finite flag.
+ */
 function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
   if (name === 'k') {
     return `
     for (var u = 0; u < K_LOADS; u++) {
       let idx = tid + u * THREADS;
-      if (idx < (BLOCK_N / 2) * D4) {
-        let key = 2 * (idx / D4);
+      if (idx < PAIRS * D4) {
+        let key = 2 * (idx % PAIRS);
         let a = decodeRaw_k(stagedK0[u]) * kLoadScale;
         let c = decodeRaw_k(stagedK1[u]) * kLoadScale;
         for (var e = 0; e < 4; e++) {
-          let at = (4 * (idx % D4) + e) * KS + key;
-          kvTile[at] = ${tiles.toTile('a[e]')};
-          kvTile[at + 1] = ${tiles.toTile('c[e]')};
+          let at = (4 * (idx / PAIRS) + e) * KS + key;
+          kTile[at] = ${tiles.toTile('a[e]')};
+          kTile[at + 1] = ${tiles.toTile('c[e]')};
         }
       }
     }`;
@@ -230,7 +235,7 @@ function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
       let idx = tid + u * THREADS;
       if (idx < BLOCK_N * D4) {
         let x = decodeRaw_v(stagedV[u]) * vLoadScale;
-        ${storeHalves('kvTile', '(idx / D4) * QS + 4 * (idx % D4)', 'x', true, tiles)}
+        ${storeHalves('vTile', '(idx / D4) * QS + 4 * (idx % D4)', 'x', true, tiles)}
       }
     }`;
 }
@@ -263,7 +268,8 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
   const code = new TileCode(tiles, s);
   const tileDeclarations = [
     `var<workgroup> qTile : array<array<${tiles.tileType}, RS * QS>, GROUPS>;`,
-    `var<workgroup> kvTile : array<${tiles.tileType}, ${kvTileElements(s)}>;`,
+    `var<workgroup> kTile : array<${tiles.tileType}, D_PAD * KS>;`,
+    `var<workgroup> vTile : array<${tiles.tileType}, BLOCK_N * QS>;`,
     `var<workgroup> pTile : array<array<${tiles.tileType}, RS * BLOCK_N>, GROUPS>;`,
     `var<workgroup> sTile : array<array<f32, RS * BLOCK_N>, GROUPS>;`].join('\n');
   const dTiles = s.dPad / TILE;
@@ -300,7 +306,7 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
               // underflows half is skipped too, where the cpu reference multiplies it (NaN for a NaN / Inf v).
               // Marking masked P as -0 does not work: WGSL may drop the sign of a zero.
               let pk = f32(pTile[sg][rowInGroup * BLOCK_N + key]);
-              if (pk != 0.0) { sum += pk * f32(kvTile[key * QS + d]); }
+              if (pk != 0.0) { sum += pk * f32(vTile[key * QS + d]); }
             }
           }
           sTile[sg][rowInGroup * BLOCK_N + col] = sum;
@@ -322,10 +328,11 @@ const RS : i32 = ${rowsPerGroup};              // rows per tile group
 const CPL : i32 = ${colsPerLane};              // keys (and acc columns per chunk) per lane
 const D_PAD : i32 = ${s.dPad};
 const D4 : i32 = ${s.dPad / 4};
-const QS : i32 = ${s.rowStride};               // row stride of qTile and of V in kvTile
-const KS : i32 = ${s.keyStride};               // row stride of Kᵀ in kvTile
+const QS : i32 = ${s.rowStride};               // row stride of qTile and vTile
+const KS : i32 = ${s.keyStride};               // row stride of Kᵀ in kTile
 const BLOCK_M : i32 = ${s.blockM};
 const BLOCK_N : i32 = ${s.blockN};
+const PAIRS : i32 = ${s.blockN / 2};          // key pairs of a K block
 const THREADS : i32 = ${s.threads};
 const KV_LOADS : i32 = ${kvLoads};             // vec4 of a V block per invocation
 const K_LOADS : i32 = ${kLoads};               // vec4 pairs of a K block per invocation
@@ -376,6 +383,7 @@ fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32, subgroup
   let kBase = startK * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH;
   let vBase = startK * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH;
   let rows = min(BLOCK_M, packedRows - m0);
+  let lastK = max(lenK - 1, 0);          // staged reads clamp to it (then zero what is past lenK)
   let diagonal = lenK - lenQ;
 
   // GQA packing: packed row p is query row p / G of query head hk·G + p % G.
@@ -406,27 +414,26 @@ ${fillDecodeTables(spec)}
   var kEnd = lenK;
   if (CAUSAL) { kEnd = clamp((m0 + rows - 1) / G + 1 + diagonal, 0, lenK); }
   var kBegin = 0;
-  ${split ? `let perSplit = ((kEnd + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
+  // Splits cut the sequence's whole key range into equal pieces, not this block's visible range: a causal
+  // row block then does at most one piece of work (the longest rows no longer set the kernel's time), and
+  // its pieces past the diagonal are empty (a record that the merge gives no weight).
+  ${split ? `let perSplit = ((lenK + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
   kBegin = split * perSplit * BLOCK_N;
   kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
   var stagedK0 = array<Raw_k, K_LOADS>();
   var stagedK1 = array<Raw_k, K_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
-  if (kBegin < kEnd) {${stageKeyPairs('kBegin')}
-  }
+  // The pipeline's prologue: K(0) into kTile, the reads of V(0) and K(1) in flight. Reads past kEnd are
+  // clamped and zeroed, not skipped (the subgroup stays converged); an empty range runs no block.
+  ${stageKeyPairs('kBegin')}
+  ${storeStagedHalves('k', tiles)}
+  ${stageValues('kBegin')}
+  ${stageKeyPairs('kBegin + BLOCK_N')}
+  workgroupBarrier();
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
 
-    // -- load K --
-    workgroupBarrier();
-    ${storeStagedHalves('k', tiles)}
-    workgroupBarrier();
-    // -- prefetch V -- (its device reads overlap Q·Kᵀ and the softmax)
-    ${stageValues('n0')}
-
-    // -- compute qk -- (after a barrier: the matrix ops need the whole subgroup converged, and the staged
-    // reads above diverge; without it the tensor cores ran with lanes missing on the H200)
-    workgroupBarrier();
+    // -- compute qk -- (kTile holds K(n0), made visible by the previous block's uniform load)
     ${code.scores(qInRegisters)}
     workgroupBarrier();
 
@@ -458,17 +465,17 @@ ${fillDecodeTables(spec)}
       pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('pc')};
     }
 
-    // -- load V -- (every K read finished before the barrier above)
+    // -- store staged -- V(n0) and K(n0 + BLOCK_N) (kTile's reads ended at the barrier above, vTile's
+    // with the previous block), then the reads of the next V and the K after it
     ${storeStagedHalves('v', tiles)}
-    workgroupBarrier();  // P and V visible to the matrix loads (not left to workgroupUniformLoad)
+    ${storeStagedHalves('k', tiles)}
+    ${stageValues('n0 + BLOCK_N')}
+    ${stageKeyPairs('n0 + 2 * BLOCK_N')}
+    // P, V and K visible to the matrix loads, and the subgroups reconverged for them
     let flags = workgroupUniformLoad(&blockFlags);
-    // -- prefetch the next K -- (overlaps P·V)
-    if (n0 + BLOCK_N < kEnd) {${stageKeyPairs('n0 + BLOCK_N')}
-    }
 
     // -- acc += P V --
     let guarded = flags[1] == n0 + 1;
-    workgroupBarrier();  // reconverge after the staged reads of the next K: the matrix ops need the whole subgroup
     if (guarded || flags[0] == n0 + 1) {
       ${code.accChunks(rescaleAndGuardedPv, true)}
     }

@@ -9,7 +9,8 @@
  *
  * Workgroup memory (tile elements: f16 on the matrix units, f32 in the portable twin):
  *   qTile  BLOCK_M × QS        the block's Q rows, QS = D_PAD + ROW_PAD (row stride against bank conflicts)
- *   kvTile BLOCK_N × QS        the K block, then the V block
+ *   kTile  D_PAD × KS          the K block, transposed (KS = BLOCK_N + ROW_PAD)
+ *   vTile  BLOCK_N × QS        the V block
  *   pTile  BLOCK_M × BLOCK_N   P = exp2(S − m) rounded to half, the left operand of P·V
  *   sTile  BLOCK_M × BLOCK_N   f32: S out of the matrix units for the softmax; scratch for acc
  */
@@ -24,9 +25,9 @@ export interface MatrixShape {
   keyTiles: number;
   /** Head size padded to a multiple of 16; zeros past D live only in workgroup memory. */
   dPad: number;
-  /** Row stride of qTile and of V in kvTile, in elements. */
+  /** Row stride of qTile and vTile, in elements. */
   rowStride: number;
-  /** Row stride of Kᵀ in kvTile (K is staged transposed: D_PAD rows of BLOCK_N keys). */
+  /** Row stride of Kᵀ in kTile (K is staged transposed: D_PAD rows of BLOCK_N keys). */
   keyStride: number;
   blockM: number;
   blockN: number;
@@ -37,6 +38,20 @@ export interface MatrixShape {
 const ROW_PAD = 8;
 /** Block description, flags, row-sharing scratch (bytes, generous). */
 const FIXED_BYTES = 64;
+
+/**
+ * The grid that fills the H200 for this kernel, in tile groups (subgroups): about 1024, eight per SM. At
+ * B1 H8 S4096 D64 (2026-12-01 sweeps) 512 workgroups of 2×2×1 ran faster unsplit than split two or four
+ * ways, and 256 of 4×2×1 unsplit as fast as split two ways.
+ */
+const MATRIX_TARGET_GROUPS = 1024;
+const targetWorkgroups = (s: MatrixShape) => Math.ceil(MATRIX_TARGET_GROUPS / s.groups);
+/**
+ * Causal calls split at least two ways (each split a half of the key range, so the longest rows do half
+ * the work): 27.7 vs 25.2 TFLOP/s at S4096 D64, 41.9 vs 40.4 at S16384, 24.9 vs 24.0 at S4096 D128; four
+ * or eight splits were slower again (H200, 2026-12-01 interleaved sweep).
+ */
+const CAUSAL_MIN_SPLITS = 2;
 
 export const MATRIX_TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_MATRIX_SHAPE';
 env().registerFlag(MATRIX_TILES_FLAG, () => '');
@@ -51,21 +66,21 @@ export function makeShape(headDim: number, groups: number, rowTiles: 1|2, keyTil
 
 export function matrixWorkgroupBytes(s: MatrixShape, tiles: MatrixTiles): number {
   const e = tiles.tileBytes;
-  const kv = Math.max(s.blockN * s.rowStride, s.dPad * s.keyStride);
-  return e * (s.blockM * s.rowStride + kv + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
+  return e * (s.blockM * s.rowStride + s.blockN * s.rowStride + s.dPad * s.keyStride + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
       4 * s.blockM * 2 + FIXED_BYTES;
 }
 
 /**
  * Preferred shapes first. Two row tiles per group give each lane a whole row (no cross-lane max), but
  * hold 2·D/16 accumulators per group: past D = 64 one row tile keeps them in registers. On the H200
- * (2026-12-01, timing only: see BENCHMARKS.md) 2×2×1 was the fastest at D64 and 4×1×2 at D128; larger
- * key blocks spill the staged registers.
+ * (2026-12-01, interleaved sweep, BENCHMARKS.md) 4×2×1 was the fastest at D64 (S4096 0.67 ms against
+ * 1.04 ms for 2×2×1; S16384 63 TFLOP/s) and 4×1×1 at D128; larger blocks pass the 48 KB of workgroup
+ * memory, or spill registers.
  */
 function candidates(headDim: number): MatrixShape[] {
   const list: Array<[number, 1|2, number]> = headDim <= 64 ?
-      [[2, 2, 1], [1, 2, 1], [1, 1, 1]] :
-      [[4, 1, 2], [2, 1, 1], [1, 1, 1]];
+      [[4, 2, 1], [2, 2, 1], [1, 2, 1], [1, 1, 1]] :
+      [[4, 1, 1], [2, 1, 1], [1, 1, 1]];
   return list.map(([g, r, k]) => makeShape(headDim, g, r, k));
 }
 
@@ -89,9 +104,9 @@ export function planMatrixLaunch(
   if (shape == null) return null;
   // A grid too small for the GPU takes smaller row blocks before key splits (as the float32 plan does).
   const smaller = list.filter(s => s.blockM < shape!.blockM && matrixWorkgroupBytes(s, tiles) <= budget);
-  if (forced === '' && gridWorkgroups(spec, shape) < 512 && smaller.length > 0) shape = smaller[0];
+  if (forced === '' && gridWorkgroups(spec, shape) < targetWorkgroups(shape) && smaller.length > 0) shape = smaller[0];
   const grid = gridWorkgroups(spec, shape);
-  const numSplits = chooseSplits(spec, shape, grid);
+  const numSplits = chooseSplits(spec, shape, grid, targetWorkgroups(shape), spec.causal ? CAUSAL_MIN_SPLITS : 1);
   return {tiles: shape, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
 }
 

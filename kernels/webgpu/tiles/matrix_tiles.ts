@@ -16,7 +16,7 @@
  */
 export type MatrixTilesKind = 'subgroup-matrix'|'portable';
 
-/** A 16×16 operand in workgroup memory: `array` is a WGSL place expression (e.g. `kvTile`, `pTile[sg]`). */
+/** A 16×16 operand in workgroup memory: `array` is a WGSL place expression (e.g. `kTile`, `pTile[sg]`). */
 export interface Operand {
   readonly array: string;
   readonly offset: number;
