@@ -74,6 +74,12 @@ const FMA_FLOPS_PER_ITER = 4 * 8 * 4 * 2;
  * C = A·B, N×N f16 → f32: 4 subgroups (2×2) per workgroup of 128, each a 64×64 tile of 16×16 results;
  * A [128×32] and B [32×128] staged in workgroup memory per K step of 32. Needs 32-wide subgroups.
  */
+function compileErrors(message: string): string {
+  const lines = message.split('\n');
+  const at = lines.findIndex(l => / error: /.test(l));
+  return at < 0 ? message.slice(0, 2000) : [lines[0], ...lines.slice(at, at + 6)].join(' | ');
+}
+
 function matmulWgsl(n: number): string {
   const acc: string[] = [], inner: string[] = [], store: string[] = [];
   for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) {
@@ -85,16 +91,18 @@ function matmulWgsl(n: number): string {
     for (let j = 0; j < 4; j++) inner.push(`let b${j}_${kk} = subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>>(&Bs, ${kk}u * 128u + sc + ${j * 16}u, false, 128u);`);
     for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) inner.push(`c${i}${j} = subgroupMatrixMultiplyAccumulate(a${i}_${kk}, b${j}_${kk}, c${i}${j});`);
   }
+  // The subgroup's quadrant comes from the subgroup_id builtin: offsets derived from local_invocation_index
+  // are not subgroup-uniform, and Tint (Dawn, 2026-12) refuses them to subgroup-matrix loads and stores.
   return `enable f16;
+enable subgroups;
 enable chromium_experimental_subgroup_matrix;
-diagnostic(off, subgroup_uniformity);
 @group(0) @binding(0) var<storage, read> A: array<vec4<f16>>;
 @group(0) @binding(1) var<storage, read> B: array<vec4<f16>>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;
 var<workgroup> As: array<f16, 4096>;
 var<workgroup> Bs: array<f16, 4096>;
-@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-  let sg = t / 32u;
+@compute @workgroup_size(128) fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32,
+                                     @builtin(subgroup_id) sg: u32) {
   let wr = wg.y * 128u; let wc = wg.x * 128u;
   let sr = (sg / 2u) * 64u; let sc = (sg % 2u) * 64u;
   let row0 = wr + sr; let col0 = wc + sc;
@@ -225,7 +233,7 @@ export class Roofline {
   /** The f16 subgroup-matrix matmul rate, or undefined where the device lacks f16 subgroup matrices. */
   private async matrixRate(n: number, warmup: number, runs: number): Promise<RooflineResult['matrix']> {
     const dev = this.device;
-    if (!dev.features.has('chromium-experimental-subgroup-matrix') || !dev.features.has('shader-f16')) return undefined;
+    if (!['chromium-experimental-subgroup-matrix', 'shader-f16', 'subgroups'].every(f => dev.features.has(f))) return undefined;
     const pipe = this.pipeline(matmulWgsl(n));
     const a = dev.createBuffer({size: n * n * 2, usage: GPUBufferUsage.STORAGE});
     const b = dev.createBuffer({size: n * n * 2, usage: GPUBufferUsage.STORAGE});
@@ -310,7 +318,8 @@ export class Roofline {
     const oom = await dev.popErrorScope();
     const invalid = await dev.popErrorScope();
     const err = oom ?? invalid;
-    if (err) throw new Error(`roofline kernels failed: ${err.message}`);
+    // Dawn lists a module's warnings before its errors: keep the errors and the lines that follow them.
+    if (err) throw new Error(`roofline kernels failed: ${compileErrors(err.message)}`);
     return {
       fmaTflops: flops / fma.ms / 1e9, fma: {...fma, flops},
       ...(matrix ? {matrixTflops: matrix.flops / matrix.ms / 1e9, matrix} : {}),

@@ -256,11 +256,12 @@ function rowStats(spec: FlashAttentionSpec, split: boolean): string {
 }
 
 /**
- * Several groups on subgroup matrices: each stores to `&sTile[sg]`, which must be a uniform pointer, so
- * the group index comes from the subgroup_id builtin (uniform within a subgroup), passed to main.
+ * On subgroup matrices each group stores to `&sTile[sg]`, which must be a uniform pointer, so the group
+ * index comes from the subgroup_id builtin (uniform within a subgroup), and the lane from
+ * subgroup_invocation_id (which the shuffles address), both passed to main.
  */
-export function usesSubgroupId(plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): boolean {
-  return tiles.kind === 'subgroup-matrix' && plan.tiles.groups > 1;
+export function usesSubgroupId(tiles: MatrixTiles): boolean {
+  return tiles.kind === 'subgroup-matrix';
 }
 
 export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): string {
@@ -284,16 +285,17 @@ export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan
   const kvOnly = spec.fp8Mode === 'kv';
   // The tile group (a constant when alone: uniform). Subgroup-matrix stores need a (subgroup-)uniform
   // pointer, which the index of a subgroup is only when it comes from the subgroup itself.
-  const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(plan, tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
-  const partner = lanesPerRow === 2 ? 'rowShare[sg * GROUP + (tileLane + RS) % GROUP]' : '';
-  const shareMax = lanesPerRow === 2 ? `
-    rowShare[sg * GROUP + tileLane] = mx;
-    workgroupBarrier();
-    mx = max(mx, ${partner});` : '';
-  const shareSum = lanesPerRow === 2 ? `
-  rowShare[sg * GROUP + tileLane] = l;
-  workgroupBarrier();
-  l += ${partner};` : '';
+  const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
+  // Two lanes share a row (lanes l and l ^ RS): their partial max and sum meet through a subgroup shuffle,
+  // or through workgroup memory and a barrier.
+  const partner = (x: string) => tiles.shuffleXor ? tiles.shuffleXor(x, rowsPerGroup) : `rowShare[sg * GROUP + (tileLane ^ RS)]`;
+  const share = (x: string) => tiles.shuffleXor ? '' : `
+    rowShare[sg * GROUP + tileLane] = ${x};
+    workgroupBarrier();`;
+  const shareMax = lanesPerRow === 2 ? `${share('mx')}
+    mx = max(mx, ${partner('mx')});` : '';
+  const shareSum = lanesPerRow === 2 ? `${share('l')}
+  l += ${partner('l')};` : '';
   // The rescale of one chunk of acc columns, and in a guarded block its P·V with P = 0 keys skipped.
   const rescaleAndGuardedPv = `
         for (var j = 0; j < CPL; j++) {
@@ -359,12 +361,12 @@ ${descale('v', spec)}
 ${scoreModifier(spec)}
 ${describeBlock(spec)}
 
-fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32, subgroupLane : u32' : ''}) {
+fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane : u32' : ''}) {
   let tid = i32(localIndex);
   let sg = ${groupIndex};
   // The lane within the tile group: with subgroup_id, the subgroup's own invocation id (Vulkan does not tie
   // subgroups to local_invocation_index).
-  let tileLane = ${usesSubgroupId(plan, tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
+  let tileLane = ${usesSubgroupId(tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
   let rowInGroup = tileLane % RS;        // the row this lane owns in the softmax and the epilogue
   let share = tileLane / RS;             // which half of the row's keys, when two lanes share it
   let row = sg * RS + rowInGroup;
@@ -513,7 +515,7 @@ export class MatrixAttentionProgram extends FlatProgram {
       workgroupSize: plan.tiles.threads, uniforms: flashAttentionUniforms(spec, plan, 0, {}),
     });
     this.enables = tiles.enables;
-    this.subgroupId = usesSubgroupId(plan, tiles);
+    this.subgroupId = usesSubgroupId(tiles);
   }
 
   getUserCode(): string {

@@ -44,6 +44,11 @@ export interface MatrixTiles {
   /** WGSL that makes the fragment available (may be empty), and the fragment to pass to mma. */
   fragment(name: string, role: 'left'|'right', operand: Operand): {code: string, fragment: Fragment};
   mma(acc: string, left: Fragment, right: Fragment): string;
+  /**
+   * WGSL for the value `x` of the tile-group lane `lane ^ mask` (a subgroup shuffle; the kernel's lane is
+   * then the subgroup's invocation id), or null: the kernel exchanges through workgroup memory instead.
+   */
+  readonly shuffleXor: ((x: string, mask: number) => string)|null;
   storeAcc(acc: string, array: string, offset: number, stride: number): string;
   loadAcc(acc: string, array: string, offset: number, stride: number): string;
 }

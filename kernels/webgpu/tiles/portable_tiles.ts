@@ -103,6 +103,7 @@ fn ${name}(g : i32, off : i32, stride : i32) -> array<f32, 8> {
     fragment: (name: string, role: 'left'|'right', op: Operand) => ({code: '', fragment: {...op, name, role}}),
     mma: (acc: string, a: Fragment, b: Fragment) =>
         `${acc} = ${mmaFn(a, b)}(${acc}, sg, ${a.offset}, ${a.stride}, ${b.offset}, ${b.stride});`,
+    shuffleXor: null,  // plain WGSL has no subgroups: lanes exchange through workgroup memory
     storeAcc: (acc, array, offset, stride) => `${moveFn('store', array)}(${acc}, sg, ${offset}, ${stride});`,
     loadAcc: (acc, array, offset, stride) => `${acc} = ${moveFn('load', array)}(sg, ${offset}, ${stride});`,
   };

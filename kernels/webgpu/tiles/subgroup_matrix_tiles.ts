@@ -23,6 +23,7 @@ export const subgroupMatrixTiles: MatrixTiles = {
   },
   mma: (acc: string, left: Fragment, right: Fragment) =>
       `${acc} = subgroupMatrixMultiplyAccumulate(${left.name}, ${right.name}, ${acc});`,
+  shuffleXor: (x: string, mask: number) => `subgroupShuffleXor(${x}, ${mask}u)`,
   storeAcc: (acc, array, offset, stride) => `subgroupMatrixStore(&${array}, ${offset}u, ${acc}, false, ${stride}u);`,
   loadAcc: (acc, array, offset, stride) => `${acc} = subgroupMatrixLoad<${ACC}>(&${array}, ${offset}u, false, ${stride}u);`,
 };
