@@ -7,6 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
 import {decodeTableBytes, planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
 import {workgroupBytes} from '../kernels/webgpu/tile_config';
+import {MATRIX_TILES_FLAG, matrixWorkgroupBytes, planMatrixLaunch} from '../kernels/webgpu/tiles/matrix_plan';
+import {createPortableTiles} from '../kernels/webgpu/tiles/portable_tiles';
+import {subgroupMatrixTiles} from '../kernels/webgpu/tiles/subgroup_matrix_tiles';
 import {Fp8Tensor} from '../src/fp8';
 import {FlashAttentionOptions, normalizeSpec} from '../src/normalize_spec';
 
@@ -85,6 +88,39 @@ export function defineLaunchPlanTests(): void {
           expect(workgroupBytes(plan.tiles) + decodeTableBytes(spec), `D=${d} at ${limit} bytes`).to.be.at.most(limit);
         }
       }
+    });
+    describe('matrix tiles (the float16 forward)', () => {
+      afterEach(() => tf.env().set(MATRIX_TILES_FLAG, ''));
+      const limits = {maxComputeWorkgroupStorageSize: H100_BYTES};
+
+      it('B1 H8 S4096 D64 takes 128-row blocks of four tile groups, unsplit (the H200 sweep\'s best)', () => {
+        const plan = planMatrixLaunch(specOf(1, 4096, 4096, 8, 8, 64), limits, subgroupMatrixTiles)!;
+        expect([plan.tiles.groups, plan.tiles.rowTiles, plan.tiles.keyTiles]).to.deep.equal([4, 2, 1]);
+        expect(plan.numSplits).to.equal(1);
+        expect(plan.workgroups).to.equal(32 * 8);
+      });
+
+      it('a causal call splits its keys at least two ways; a small grid takes smaller blocks first', () => {
+        expect(planMatrixLaunch(specOf(1, 4096, 4096, 8, 8, 64, {causal: true}), limits, subgroupMatrixTiles)!.numSplits).to.equal(2);
+        const small = planMatrixLaunch(specOf(1, 1024, 1024, 8, 8, 64), limits, subgroupMatrixTiles)!;
+        expect(small.tiles.blockM, 'rows per block').to.be.lessThan(128);
+        expect(small.numSplits).to.be.greaterThan(1);
+      });
+
+      it('every head size gets a shape within the limit on f16 tiles; the portable f32 tiles fit or decline', () => {
+        for (const tiles of [subgroupMatrixTiles, createPortableTiles()]) {
+          for (const d of [1, 16, 48, 64, 80, 96, 128, 160, 256]) {
+            const plan = planMatrixLaunch(specOf(1, 300, 300, 4, 2, d), limits, tiles);
+            if (tiles === subgroupMatrixTiles) expect(plan, `D${d} on f16 tiles`).to.not.equal(null);
+            if (plan != null) expect(matrixWorkgroupBytes(plan.tiles, tiles), `D${d} ${tiles.kind}`).to.be.at.most(H100_BYTES);
+          }
+        }
+      });
+
+      it('a malformed forced shape throws naming the flag\'s format', () => {
+        tf.env().set(MATRIX_TILES_FLAG, '4x3x1');
+        expect(() => planMatrixLaunch(specOf(1, 64, 64, 1, 1, 64), limits, subgroupMatrixTiles)).to.throw(/GxRxK/);
+      });
     });
   });
 }
