@@ -175,6 +175,29 @@ export function setCuSeqlens(
   }
 }
 
+/**
+ * The attention variants of a case into the options and the oracle's inputs: windowSize and softcap as
+ * given; sinks drawn in [-1, 3] (the scores are ~N(0, 1), so the sink takes a real share of each row).
+ * Returns the sink logits (null without sinks).
+ */
+export function setVariants(
+    c: AttentionCase, rng: Rng, options: FlashAttentionOptions, oracleIn: OracleInputs,
+    track: (t: tf.Tensor) => tf.Tensor): Float32Array|null {
+  if (c.window) {
+    options.windowSize = c.window;
+    oracleIn.window = c.window;
+  }
+  if (c.softcap) {
+    options.softcap = c.softcap;
+    oracleIn.softcap = c.softcap;
+  }
+  if (!c.sinks) return null;
+  const sinks = Float32Array.from({length: c.hq}, () => rng.uniform(-1, 3));
+  options.sinks = track(tf.tensor1d(sinks, 'float32'));
+  oracleIn.sinks = sinks;
+  return sinks;
+}
+
 export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseCheck = {}): Promise<CaseResult> {
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
@@ -208,6 +231,7 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
     };
 
     setCuSeqlens(c, g, options, track);
+    setVariants(c, rng, options, oracleIn, track);
     if (c.bias) {
       const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
       options.bias = track(tf.tensor(values, c.bias, 'float32'));

@@ -33,6 +33,8 @@ export function flashAttentionUniforms(
     ...strides('o', spec.oStrides), ...strides('lse', spec.lseStrides), int('lseOffset', lseOffset),
     int('biasStrideB', bB), int('biasStrideH', bH), int('biasStrideI', bI), int('biasStrideJ', bJ),
     int('alibiBatchStride', spec.alibiBatchStride),
+    int('windowLeft', spec.windowLeft), int('windowRight', spec.windowRight),
+    float('softcapLog2', spec.softcap * LOG2E),
     // Scores live in log2 units: exp2(x · log2 e) = exp(x).
     float('qkScaleLog2', spec.softmaxScale * LOG2E),
     float('qDescale', spec.qDescale), float('kDescale', spec.kDescale), float('vDescale', spec.vDescale),

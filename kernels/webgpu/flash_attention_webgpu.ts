@@ -5,7 +5,7 @@
  * A tfjs program has one output buffer, so with returnLse the program writes the output followed by
  * the LSE into one buffer, which two CopyRangePrograms split into the two result tensors (the
  * intermediate is disposed; tf.memory() is unchanged). Without LSE the program's buffer is the output.
- * The small side inputs (ALiBi slopes, cuSeqlens, per-head descales) are first packed into one buffer
+ * The small side inputs (ALiBi slopes, sinks, cuSeqlens, per-head descales) are first packed into one buffer
  * (SideInputsProgram) so the main program stays within 8 storage buffers. Inputs are bound as flat
  * views; a zero-size input (e.g. Tk = 0 in varlen) is bound as a one-vec4 placeholder, since WebGPU
  * cannot bind an empty buffer.
@@ -25,7 +25,7 @@ import {matrixTilesFor} from './tiles/arithmetic';
 import {MatrixAttentionProgram} from './tiles/matrix_attention_program';
 import {planMatrixLaunch} from './tiles/matrix_plan';
 import {SideInput, SideInputsProgram, sideOffsetUniforms} from './side_inputs_program';
-import {mergeInvocations, SplitMergeProgram} from './split_merge_program';
+import {mergeInvocations, mergeNeedsSideInputs, SplitMergeProgram} from './split_merge_program';
 import {uniformData} from './uniforms';
 import {checkBindingSize, flatView, reshapedInfo} from './webgpu_tensors';
 
@@ -104,7 +104,7 @@ export function flashAttentionWebgpu(args: {
   placeholders.forEach(t => backend.disposeData(t.dataId));
   let written = main;
   if (split) {
-    const mergeInputs = packed != null && spec.varlen ? [main, packed] : [main];
+    const mergeInputs = packed != null && mergeNeedsSideInputs(spec) ? [main, packed] : [main];
     written = backend.runWebGPUProgram(new SplitMergeProgram(spec, plan, outSize + lseSize), mergeInputs, 'float32', uniforms);
     backend.disposeData(main.dataId);
   }

@@ -32,7 +32,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {codecs, decodeTables, describeBlock, descale, fillDecodeTables, rowLoader, scoreModifier} from '../forward_snippets';
+import {absorbSink, codecs, decodeTables, describeBlock, descale, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -238,7 +238,7 @@ function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
 /** The epilogue's per-column write for one row, `a` = acc at column d (see the float32 kernel's epilogue). */
 function writeColumn(split: boolean): string {
   return split ? `result[record + d] = a;` :
-                 `result[oBase + d] = select(select(a / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);`;
+                 `result[oBase + d] = select(select(a * keysWeight / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);`;
 }
 
 function rowStats(spec: FlashAttentionSpec, split: boolean): string {
@@ -349,6 +349,7 @@ ${rowLoader('k', spec.kFormat, plan.vec4Rows)}
 ${rowLoader('v', spec.vFormat, plan.vec4Rows)}
 ${descale('k', spec)}
 ${descale('v', spec)}
+${visibleKeys(spec)}
 ${scoreModifier(spec)}
 ${describeBlock(spec)}
 
@@ -403,19 +404,15 @@ ${fillDecodeTables(spec)}
   var scoreBits = 0u;                    // the largest |s| as bits: above 0x7f800000 iff a score was NaN
   ${code.declareAcc()}
 
-  var kEnd = lenK;
-  if (CAUSAL) { kEnd = clamp((m0 + rows - 1) / G + 1 + diagonal, 0, lenK); }
-  var kBegin = 0;
-  ${split ? `let perSplit = ((kEnd + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
-  kBegin = split * perSplit * BLOCK_N;
-  kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
+  let iFirst = m0 / G;
+  let iLast = (m0 + rows - 1) / G;${keyRange(split)}
   var stagedK0 = array<Raw_k, K_LOADS>();
   var stagedK1 = array<Raw_k, K_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
   if (kBegin < kEnd) {${stageKeyPairs('kBegin')}
   }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
+    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || blockCrossesBounds(iFirst, iLast, n0, BLOCK_N, diagonal, lenK);
 
     // -- load K --
     workgroupBarrier();
@@ -484,6 +481,7 @@ ${fillDecodeTables(spec)}
   let nanRow = isNonFinite(l);
   let oBase = (startQ + rowI) * uniforms.oStrideS + b * uniforms.oStrideB + rowH * uniforms.oStrideH;
   let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + rowH) * uniforms.seqlenQ + rowI) * uniforms.recordSize;
+  ${split ? '' : absorbSink(spec, 'm_i', 'l', 'rowH')}
   ${code.accChunks(epilogueBody, false)}
   if (row < rows && share == 0) {
     ${rowStats(spec, split)}
