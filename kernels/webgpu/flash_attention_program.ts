@@ -108,9 +108,10 @@ export function flashAttentionComponents(spec: FlashAttentionSpec, plan: {vec4Ro
 function epilogue(spec: FlashAttentionSpec, split: boolean): string {
   if (split) {
     return `
+    ${absorbSink(spec, 'm_i[r]', 'l', 'h', 'split == 0')}
     let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + h) * uniforms.seqlenQ + i) * uniforms.recordSize;
     for (var k = 0; k < DC; k++) {
-      let a = acc[r][k] * accScale;
+      let a = acc[r][k] * (accScale * keysWeight);
       let d = 4 * (tn + TN * k);
       for (var e = 0; e < 4; e++) {
         if (d + e < uniforms.headDim) { result[record + d + e] = a[e]; }

@@ -25,7 +25,7 @@ import {matrixTilesFor} from './tiles/arithmetic';
 import {MatrixAttentionProgram} from './tiles/matrix_attention_program';
 import {planMatrixLaunch} from './tiles/matrix_plan';
 import {SideInput, SideInputsProgram, sideOffsetUniforms} from './side_inputs_program';
-import {mergeInvocations, mergeNeedsSideInputs, SplitMergeProgram} from './split_merge_program';
+import {mergeInvocations, SplitMergeProgram} from './split_merge_program';
 import {uniformData} from './uniforms';
 import {checkBindingSize, flatView, reshapedInfo} from './webgpu_tensors';
 
@@ -104,7 +104,7 @@ export function flashAttentionWebgpu(args: {
   placeholders.forEach(t => backend.disposeData(t.dataId));
   let written = main;
   if (split) {
-    const mergeInputs = packed != null && mergeNeedsSideInputs(spec) ? [main, packed] : [main];
+    const mergeInputs = packed != null && spec.varlen ? [main, packed] : [main];
     written = backend.runWebGPUProgram(new SplitMergeProgram(spec, plan, outSize + lseSize), mergeInputs, 'float32', uniforms);
     backend.disposeData(main.dataId);
   }

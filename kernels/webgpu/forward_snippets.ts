@@ -102,6 +102,15 @@ fn visibleKeyEnd(i : i32, diagonal : i32, lenK : i32) -> i32 {
   if (CAUSAL) { return clamp(i + diagonal + 1, 0, lenK); }
   return ${right};
 }
+/** The first query row whose keys reach key j (hi(i) >= j), 0 when the right side is unbounded. */
+fn firstRowReaching(j : i32, diagonal : i32) -> i32 {
+  if (CAUSAL) { return max(0, j - diagonal); }
+  return ${window ? 'select(0, max(0, j - diagonal - uniforms.windowRight), uniforms.windowRight >= 0)' : '0'};
+}
+/** One past the last query row whose keys start at or before key j (lo(i) <= j), within lenQ. */
+fn rowEndReaching(j : i32, diagonal : i32, lenQ : i32) -> i32 {
+  return ${window ? 'select(lenQ, clamp(j - diagonal + uniforms.windowLeft + 1, 0, lenQ), uniforms.windowLeft >= 0)' : 'lenQ'};
+}
 /** Whether key block n0 .. n0 + BLOCK_N - 1 holds a key that some row of iFirst .. iLast must not see. */
 fn blockCrossesBounds(iFirst : i32, iLast : i32, n0 : i32, blockN : i32, diagonal : i32, lenK : i32) -> bool {
   return n0 < firstVisibleKey(iLast, diagonal) || n0 + blockN > visibleKeyEnd(iFirst, diagonal, lenK);
@@ -125,12 +134,12 @@ export function keyRange(split: boolean): string {
 /**
  * The sink joins a finished row as one more key of score sink_h (log2 units) and no value: with
  * M = max(m, sink), the keys' acc and l are weighted by 2^(m − M) and l gains 2^(sink − M). WGSL statements
- * for the unsplit epilogue: declare keysWeight (1 without sinks) and update m and l in place. Split-KV adds
- * the sink in the merge instead (split_merge_program.ts), once per row.
+ * for the epilogue: declare keysWeight (1 without sinks) and update m and l in place. Split-KV: only split 0
+ * takes the sink into its partial (\`onlyIf\`), so the merge sees it once, as a key of that split.
  */
-export function absorbSink(spec: FlashAttentionSpec, m: string, l: string, h: string): string {
+export function absorbSink(spec: FlashAttentionSpec, m: string, l: string, h: string, onlyIf = 'true'): string {
   if (!spec.sinks) return 'let keysWeight = 1.0;';
-  return `let sinkLog2 = LOG2E * bitcast<f32>(sideInputs[uniforms.sinksOffset + ${h}]);
+  return `let sinkLog2 = select(-uniforms.INFINITY, LOG2E * bitcast<f32>(sideInputs[uniforms.sinksOffset + ${h}]), ${onlyIf});
     let mWithSink = max(${m}, sinkLog2);
     let sinkShift = select(mWithSink, 0.0, mWithSink == -uniforms.INFINITY);
     let keysWeight = exp2(${m} - sinkShift);

@@ -2,9 +2,9 @@
  * The merge of split-KV partials (FlashDecoding): for each query row, the numSplits partials
  * (acc_s unnormalized, m_s in log2 units, l_s) of the main pass combine as
  *   M = max_s m_s,  L = Σ_s 2^(m_s − M) l_s,  O = Σ_s 2^(m_s − M) acc_s / L,  LSE = (M + log2 L) · ln 2,
- * the same rescaling the online softmax applies between key blocks. A sink joins here, once per row, as
- * one more partial with m = sink_h · log2 e, l = 1 and acc = 0 (no split adds it). Rows no key reached
- * (L = 0) give 0 and LSE −inf (sink_h with a sink), as in the main pass. One invocation per output element (b, h, i, d); the one with d = 0
+ * the same rescaling the online softmax applies between key blocks. Rows no key reached (L = 0) give 0
+ * and LSE −inf, as in the main pass. A sink is already in split 0's partial (forward_snippets.ts absorbSink),
+ * so it joins the merge once, as one more key of that split. One invocation per output element (b, h, i, d); the one with d = 0
  * also writes the LSE. Output layout and uniforms are the main pass's (flash_attention_uniforms.ts), so
  * the webgpu kernel treats this program's buffer exactly as the unsplit program's.
  */
@@ -21,16 +21,11 @@ export function mergeInvocations(spec: FlashAttentionSpec): number {
   return spec.batch * spec.numHeadsQ * spec.seqlenQ * spec.headDim;
 }
 
-/** The merge reads cuSeqlens (varlen) and the sinks from the packed side inputs. */
-export function mergeNeedsSideInputs(spec: FlashAttentionSpec): boolean {
-  return spec.varlen || spec.sinks;
-}
-
 export class SplitMergeProgram extends FlatProgram {
   constructor(private readonly spec: FlashAttentionSpec, plan: LaunchPlan<BlockShape>, outputSize: number) {
     super({
-      variableNames: mergeNeedsSideInputs(spec) ? ['partials', 'sideInputs'] : ['partials'], outputSize,
-      shaderKey: `flashAttentionSplitMerge|${spec.varlen}|${spec.returnLse}|${spec.sinks}`,
+      variableNames: spec.varlen ? ['partials', 'sideInputs'] : ['partials'], outputSize,
+      shaderKey: `flashAttentionSplitMerge|${spec.varlen}|${spec.returnLse}`,
       dispatch: perElementDispatch(mergeInvocations(spec), WORKGROUP), workgroupSize: WORKGROUP,
       uniforms: flashAttentionUniforms(spec, plan, 0, {}),
     });
@@ -43,7 +38,6 @@ export class SplitMergeProgram extends FlatProgram {
   lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;` : '';
     return `${NAN_WGSL}
 const LN2 : f32 = 0.6931471805599453;
-const LOG2E : f32 = 1.4426950408889634;
 
 fn main(index : i32) {
   let d = index % uniforms.headDim;
@@ -57,14 +51,13 @@ fn main(index : i32) {
 
   let rowStride = uniforms.batch * uniforms.numHeadsQ * uniforms.seqlenQ * uniforms.recordSize;
   let row = ((b * uniforms.numHeadsQ + h) * uniforms.seqlenQ + i) * uniforms.recordSize;
-  ${spec.sinks ? 'let sinkLog2 = LOG2E * bitcast<f32>(sideInputs[uniforms.sinksOffset + h]);' : ''}
-  var mMax = ${spec.sinks ? 'sinkLog2' : '-uniforms.INFINITY'};
+  var mMax = -uniforms.INFINITY;
   for (var s = 0; s < uniforms.numSplits; s++) {
     mMax = max(mMax, partials[s * rowStride + row + uniforms.headDim]);
   }
   // All partials empty: shift by 0 so every weight is exp2(-inf) = 0, not NaN.
   let shift = select(mMax, 0.0, mMax == -uniforms.INFINITY);
-  var l = ${spec.sinks ? 'exp2(sinkLog2 - shift)' : '0.0'};
+  var l = 0.0;
   var o = 0.0;
   var nanRow = false;  // a split whose l is NaN (a NaN score, nan_wgsl.ts) makes the row NaN
   for (var s = 0; s < uniforms.numSplits; s++) {

@@ -54,6 +54,8 @@ export function gradUniforms(spec: FlashAttentionSpec, blocks: number, extraOffs
     int('alibiBatchStride', spec.alibiBatchStride), int('extraOffset', extraOffset),
     int('deltaOffset', statsLayout(spec).deltaOffset), int('slopesOffset', statsLayout(spec).slopesOffset),
     float('scaleLog2', spec.softmaxScale * Math.LOG2E), float('softmaxScale', spec.softmaxScale),
+    int('windowLeft', spec.windowLeft), int('windowRight', spec.windowRight),
+    float('softcapLog2', spec.softcap * Math.LOG2E),
   ];
 }
 

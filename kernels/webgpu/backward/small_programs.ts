@@ -95,7 +95,7 @@ fn main(index : i32) {
       if (strides[a] == 0) { at[a] = x % extents[a]; x = x / extents[a]; }
     }
     let b = at[0]; let h = at[1]; let i = at[2]; let j = at[3];
-    if (CAUSAL_ && j > i + diagonal) { continue; }
+    if (!isVisible(i, j, uniforms.seqlenK)) { continue; }
     let hk = h / uniforms.groupSize;
     let lseAt = i * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
     let lse2 = stats[lseAt] * LOG2E;
@@ -117,7 +117,6 @@ fn main(index : i32) {
   }
   result[index] = acc;
 }
-const CAUSAL_ : bool = ${spec.causal};
 `;
   }
 }

@@ -237,7 +237,7 @@ function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
 
 /** The epilogue's per-column write for one row, `a` = acc at column d (see the float32 kernel's epilogue). */
 function writeColumn(split: boolean): string {
-  return split ? `result[record + d] = a;` :
+  return split ? `result[record + d] = a * keysWeight;` :
                  `result[oBase + d] = select(select(a * keysWeight / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);`;
 }
 
@@ -481,7 +481,7 @@ ${fillDecodeTables(spec)}
   let nanRow = isNonFinite(l);
   let oBase = (startQ + rowI) * uniforms.oStrideS + b * uniforms.oStrideB + rowH * uniforms.oStrideH;
   let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + rowH) * uniforms.seqlenQ + rowI) * uniforms.recordSize;
-  ${split ? '' : absorbSink(spec, 'm_i', 'l', 'rowH')}
+  ${absorbSink(spec, 'm_i', 'l', 'rowH', split ? 'split == 0' : 'true')}
   ${code.accChunks(epilogueBody, false)}
   if (row < rows && share == 0) {
     ${rowStats(spec, split)}
