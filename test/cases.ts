@@ -122,6 +122,7 @@ export const CASES: AttentionCase[] = [
   {name: 'sinks with causal Sq > Sk: rows without keys give 0 and LSE = sink', batch: 1, sq: 33, sk: 20, hq: 3, d: 24, causal: true, sinks: true, returnLse: true},
   {name: 'sinks, softcap and window [0, 0] (only the diagonal key), bhsd GQA', layout: 'bhsd', batch: 2, sq: 17, sk: 23, hq: 4, hk: 2, d: 16, window: [0, 0], softcap: 5, sinks: true, returnLse: true},
   {name: 'varlen: window, softcap and sinks', layout: 'thd', seqlensQ: [5, 0, 30], seqlensK: [9, 4, 30], hq: 2, d: 32, causal: true, window: [10, -1], softcap: 3, sinks: true, returnLse: true},
+  {name: 'window, softcap and sinks over several 256-key blocks', batch: 1, sq: 40, sk: 600, hq: 2, d: 16, window: [300, 60], softcap: 5, sinks: true, returnLse: true},
   {name: 'FP8 KV with window and sinks', batch: 1, sq: 21, sk: 37, hq: 2, d: 32, fp8: {mode: 'kv'}, window: [12, 4], sinks: true, returnLse: true},
 
   // -- IEEE propagation --
