@@ -6,6 +6,7 @@
 import {engine, Tensor} from '@tensorflow/tfjs-core';
 import {Descale, Fp8Tensor, isFp8Tensor} from './fp8';
 import {rejectUnknownKeys} from './closest_name';
+import {dropoutSeed32, dropoutThreshold} from './dropout';
 import {resolvePrecision} from './precision';
 import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Precision, Strides3} from './spec';
 
@@ -54,6 +55,11 @@ export interface FlashAttentionOptions {
   softcap?: number;
   /** Attention sinks, float32 Tensor1D [Hq]: one logit per query head in the softmax's denominator, no value. */
   sinks?: Tensor;
+  /**
+   * Attention dropout: each P_ij kept with probability 1 − rate (0 <= rate < 1) and scaled by 1 / (1 − rate),
+   * by a counter-based hash of (seed, b, h, i, j) (src/dropout.ts), the same on every backend and in the backward.
+   */
+  dropout?: {rate: number, seed: number};
 }
 
 /**
@@ -63,7 +69,7 @@ export interface FlashAttentionOptions {
 const OPTION_NAMES = [
   'layout', 'causal', 'softmaxScale', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'maxSeqlenQ', 'maxSeqlenK',
   'qDescale', 'kDescale', 'vDescale', 'pScale', 'oScale', 'returnLse', 'precision',
-  'windowSize', 'softcap', 'sinks',
+  'windowSize', 'softcap', 'sinks', 'dropout',
 ] as const satisfies ReadonlyArray<keyof FlashAttentionOptions>;
 type UnlistedOption = Exclude<keyof FlashAttentionOptions, typeof OPTION_NAMES[number]>;
 const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
@@ -253,6 +259,16 @@ function readSoftcap(softcap: unknown): number {
   return softcap;
 }
 
+function readDropout(dropout: unknown): {rate: number, seed: number} {
+  if (dropout == null) return {rate: 0, seed: 0};
+  if (typeof dropout !== 'object') fail(`dropout must be {rate, seed}, got ${String(dropout)}`);
+  rejectUnknownKeys(`${fn}: dropout`, dropout, ['rate', 'seed'], 'field');
+  const {rate, seed} = dropout as {rate: unknown, seed: unknown};
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) fail(`dropout.rate must be a number in [0, 1), got ${String(rate)}`);
+  if (!Number.isSafeInteger(seed)) fail(`dropout.seed must be an integer, got ${String(seed)}`);
+  return {rate, seed: seed as number};
+}
+
 /**
  * `backwardNeedsLse`: a gradient tape records this call and the backend has a gradient kernel (the op
  * asks gradient.ts); the LSE is then written even when the caller did not ask for it.
@@ -349,6 +365,7 @@ export function normalizeSpec(
 
   const {windowLeft, windowRight} = readWindow(options.windowSize, causal);
   const softcap = readSoftcap(options.softcap);
+  const dropout = readDropout(options.dropout);
   if (options.sinks != null) {
     const sinks = options.sinks;
     if (!(sinks instanceof Tensor) || sinks.dtype !== 'float32' || sinks.rank !== 1 || sinks.size !== hq) {
@@ -402,6 +419,7 @@ export function normalizeSpec(
     oStrides: layoutStrides(layout, sq, hq, d),
     lseStrides: varlen ? [0, 1, sq] : [hq * sq, 1, sq],
     causal, softmaxScale, precision, windowLeft, windowRight, softcap, sinks: options.sinks != null,
+    dropoutRate: dropout.rate, dropoutSeed: dropoutSeed32(dropout.seed), dropoutThreshold: dropoutThreshold(dropout.rate),
     bias: options.bias != null ? 'matrix' : 'none', biasStrides: biasStride,
     alibi, alibiBatchStride: alibi === 'perBatchHead' ? hq : 0,
     returnLse: lseAsked || lseForBackwardOnly, lseForBackwardOnly,

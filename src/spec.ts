@@ -73,6 +73,14 @@ export interface FlashAttentionSpec {
   readonly softcap: number;
   /** A float32 [Hq] `sinks` input: exp(sink_h) joins every row's softmax denominator. */
   readonly sinks: boolean;
+  /**
+   * Attention dropout (0 = off): after the softmax each P_ij is kept iff dropoutHash(seed, b, h, i, j) >=
+   * dropoutThreshold (src/dropout.ts) and scaled by 1 / (1 − dropoutRate); the LSE is unaffected.
+   */
+  readonly dropoutRate: number;
+  /** The seed's low 32 bits (uint32) and floor(rate · 2^32). */
+  readonly dropoutSeed: number;
+  readonly dropoutThreshold: number;
 
   readonly bias: BiasKind;
   /** Strides of bias broadcast to [B, Hq, Sq, Sk] (0 on broadcast axes). */
@@ -135,7 +143,7 @@ export function fp8WordsPerRow(n: number): number {
 export function kernelKey(spec: FlashAttentionSpec): string {
   return [
     spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
-    `alibi=${spec.alibi}`, `window=${hasWindow(spec)}`, `softcap=${spec.softcap > 0}`, `sinks=${spec.sinks}`,
+    `alibi=${spec.alibi}`, `window=${hasWindow(spec)}`, `softcap=${spec.softcap > 0}`, `sinks=${spec.sinks}`, `dropout=${spec.dropoutRate > 0}`,
     spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
     `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
     `v=${spec.vFormat}:${spec.vDescaleKind}`, `p=${spec.pScale > 0 ? spec.pFormat : 'off'}`,

@@ -46,6 +46,8 @@ export interface AttentionCase {
   softcap?: number;
   /** Random sink logits, one per query head. */
   sinks?: boolean;
+  /** The dropout option (seed fixed by the case). */
+  dropout?: {rate: number, seed: number};
 }
 
 const headSizes = [1, 8, 48, 64, 80, 96, 128, 160, 256];
@@ -123,7 +125,10 @@ export const CASES: AttentionCase[] = [
   {name: 'sinks, softcap and window [0, 0] (only the diagonal key), bhsd GQA', layout: 'bhsd', batch: 2, sq: 17, sk: 23, hq: 4, hk: 2, d: 16, window: [0, 0], softcap: 5, sinks: true, returnLse: true},
   {name: 'varlen: window, softcap and sinks', layout: 'thd', seqlensQ: [5, 0, 30], seqlensK: [9, 4, 30], hq: 2, d: 32, causal: true, window: [10, -1], softcap: 3, sinks: true, returnLse: true},
   {name: 'window, softcap and sinks over several 256-key blocks', batch: 1, sq: 40, sk: 600, hq: 2, d: 16, window: [300, 60], softcap: 5, sinks: true, returnLse: true},
-  {name: 'FP8 KV with window and sinks', batch: 1, sq: 21, sk: 37, hq: 2, d: 32, fp8: {mode: 'kv'}, window: [12, 4], sinks: true, returnLse: true},
+  {name: 'FP8 KV with window, sinks and dropout', batch: 1, sq: 21, sk: 37, hq: 2, d: 32, fp8: {mode: 'kv'}, window: [12, 4], sinks: true, dropout: {rate: 0.2, seed: 99}, returnLse: true},
+  {name: 'dropout 0.25: P·V of the kept keys only, the LSE unaffected', batch: 2, sq: 19, sk: 23, hq: 2, d: 16, dropout: {rate: 0.25, seed: 12345}, returnLse: true},
+  {name: 'dropout with causal GQA, window, softcap and sinks, a negative seed', batch: 1, sq: 9, sk: 70, hq: 4, hk: 2, d: 32, causal: true, window: [40, -1], softcap: 20, sinks: true, dropout: {rate: 0.5, seed: -7}, returnLse: true},
+  {name: 'varlen dropout with ALiBi and a seed past 2^32', layout: 'thd', seqlensQ: [5, 12], seqlensK: [9, 12], hq: 2, d: 16, alibi: 'perHead', dropout: {rate: 0.1, seed: 2 ** 40 + 3}, returnLse: true},
 
   // -- IEEE propagation --
   {name: 'NaN in q poisons only its row', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'q', returnLse: true},

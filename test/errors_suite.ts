@@ -69,6 +69,11 @@ export const ERROR_CASES: ErrorCase[] = [
   {name: 'sinks of the wrong length', make: t => dense(t, {sinks: t([3])}), message: /sinks must be a float32 Tensor1D of Hq = 2 entries .*got float32 \[3\]/},
   {name: 'int32 sinks', make: t => dense(t, {sinks: t([2], 'int32')}), message: /sinks must be a float32 Tensor1D of Hq = 2 entries .*got int32 \[2\]/},
   {name: 'sinks of rank 2', make: t => dense(t, {sinks: t([1, 2])}), message: /sinks must be a float32 Tensor1D .*got float32 \[1, 2\]/},
+  {name: 'dropout rate 1', make: t => dense(t, {dropout: {rate: 1, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got 1/},
+  {name: 'negative dropout rate', make: t => dense(t, {dropout: {rate: -0.1, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got -0.1/},
+  {name: 'NaN dropout rate', make: t => dense(t, {dropout: {rate: NaN, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got NaN/},
+  {name: 'dropout seed not an integer', make: t => dense(t, {dropout: {rate: 0.1, seed: 1.5}}), message: /dropout.seed must be an integer, got 1.5/},
+  {name: 'dropout with a misspelt field', make: t => dense(t, {dropout: {rate: 0.1, sead: 1} as unknown as {rate: number, seed: number}}), message: /dropout: unknown field 'sead' \(did you mean 'seed'\?\)/},
   {name: 'a misspelt variant (window_size) names the closest option', make: t => dense(t, {window_size: [4, 0]} as FlashAttentionOptions), message: /unknown option 'window_size' \(did you mean 'windowSize'\?\)/},
   {name: 'a misspelt variant (softCap)', make: t => dense(t, {softCap: 30} as FlashAttentionOptions), message: /unknown option 'softCap' \(did you mean 'softcap'\?\)/},
 ];

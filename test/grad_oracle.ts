@@ -7,11 +7,13 @@
  *   dq, dk take dS_ij · (1 − tanh²) (the chain rule through the cap); bias and ALiBi, added after it, take dS.
  * Sinks: P_sink(i) = exp(sink_h) / Z_i takes part in the normalization, so Σ_j P_ij = 1 − P_sink(i) and
  *   d out_i / d sink = −P_sink(i) out_i, d lse_i / d sink = P_sink(i):
- *   dSink_h = Σ_i P_sink(i) (dLse_i − dO_i · out_i), out_i = Σ_j P_ij v_j computed here from P.
+ *   dSink_h = Σ_i P_sink(i) (dLse_i − dO_i · out_i), out_i = Σ_j P_ij Z_ij v_j computed here from P.
+ * Dropout at a fixed mask Z_ij = keep / (1 − rate): out_i = Σ_j P_ij Z_ij v_j, so dv_j = Σ_i P_ij Z_ij dO_i and
+ *   dP_ij = Z_ij dO_i · v_j (the softmax's own Jacobian then as above; Σ_t P_it dP_it = dO_i · out_i).
  * (The kernels use D_i = rowsum(dO ∘ O); this uses Σ P dP: the same number, reached another way.)
  * Canonical layouts as in oracle.ts; float inputs only (FP8 is forward-only).
  */
-import {OracleInputs, oracleScore, oracleVisible} from './oracle';
+import {oracleDropoutScale, OracleInputs, oracleScore, oracleVisible} from './oracle';
 
 export interface OracleGradInputs extends OracleInputs {
   /** Upstream gradients, canonical [rowsQ, Hq, D] and lse-indexed like oracleAttention's lse. */
@@ -63,6 +65,7 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
         const sink = x.sinks ? x.sinks[h] : -Infinity;
         const m = scores.reduce((a, s) => Math.max(a, s), sink);
         if (m === -Infinity) continue;
+        const z = keys.map(j => oracleDropoutScale(x, b, h, i, j));
         const e = scores.map(s => Math.exp(s - m));
         const l = e.reduce((a, b) => a + b, Math.exp(sink - m));
         const p = e.map(v => v / l);
@@ -71,15 +74,15 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
           let dOut = 0;
           for (let c = 0; c < d; c++) {
             let out = 0;
-            keys.forEach((j, t) => (out += p[t] * x.v[ki(x.startsK[b] + j, gh, c)]));
+            keys.forEach((j, t) => (out += p[t] * z[t] * x.v[ki(x.startsK[b] + j, gh, c)]));
             dOut += x.dOut[qi(rq, h, c)] * out;
           }
           g.dSinks[h] += Math.exp(sink - m) / l * (dLse - dOut);
         }
-        const dp = keys.map(j => {
+        const dp = keys.map((j, t) => {
           let s = 0;
           for (let c = 0; c < d; c++) s += x.dOut[qi(rq, h, c)] * x.v[ki(x.startsK[b] + j, gh, c)];
-          return s;
+          return z[t] * s;
         });
         const rowD = p.reduce((a, pj, t) => a + pj * dp[t], 0) - dLse;
         keys.forEach((j, t) => {
@@ -89,7 +92,7 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
           for (let c = 0; c < d; c++) {
             g.dq[qi(rq, h, c)] += x.softmaxScale * dsDot * x.k[ki(rk, gh, c)];
             g.dk[ki(rk, gh, c)] += x.softmaxScale * dsDot * x.q[qi(rq, h, c)];
-            g.dv[ki(rk, gh, c)] += p[t] * x.dOut[qi(rq, h, c)];
+            g.dv[ki(rk, gh, c)] += p[t] * z[t] * x.dOut[qi(rq, h, c)];
           }
           if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
           if (g.dSlopes) g.dSlopes[x.slopeIndex!(b, h)] -= ds * Math.abs(i + lk - lq - j);

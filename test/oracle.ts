@@ -55,6 +55,14 @@ export interface OracleInputs {
   softcap?: number;
   /** Sink logit per query head. */
   sinks?: ArrayLike<number>;
+  /** Dropout at a fixed mask: P·V takes P_ij · keep(b, h, i, j) / (1 − rate); l and the LSE do not. */
+  dropout?: {rate: number, keep: (b: number, h: number, i: number, j: number) => boolean};
+}
+
+/** Z_ij = keep / (1 − rate) of dropout (1 without), what P_ij is multiplied by in P·V. */
+export function oracleDropoutScale(x: OracleInputs, b: number, h: number, i: number, j: number): number {
+  if (!x.dropout) return 1;
+  return x.dropout.keep(b, h, i, j) ? 1 / (1 - x.dropout.rate) : 0;
 }
 
 /** Whether key j is visible to query i of a sequence of lq queries and lk keys (SPEC.md's masks). */
@@ -153,6 +161,7 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
           l += p;
           let pv = x.half === 'qkvp' ? oracleHalfRound(p) : p;
           if (fp8?.pScale) pv = oracleFp8Round(p * fp8.pScale, fp8.format) / fp8.pScale;
+          pv *= oracleDropoutScale(x, b, h, i, keys[t]);
           for (let c = 0; c < d; c++) {
             const vc = kvAt('v', x.startsK[b] + keys[t], g, c);
             acc[c] += pv * vc;

@@ -7,8 +7,8 @@
  *     for each query head h of the group, each block of BLOCK_M rows that can see the key block:
  *       -- recompute P --   S = Q_i K_jᵀ · scale (soft-cap, + bias + ALiBi, causal / window mask); P = exp(S - lse_i)
  *                           (with sinks the LSE includes the sink, so P needs nothing more: src/sink_gradient.ts)
- *       -- dV --            dV_j += Pᵀ dO_i
- *       -- dS --            dP = dO_i V_jᵀ; dS = P ∘ (dP - D_i)
+ *       -- dV --            dV_j += (P ∘ Z)ᵀ dO_i        (dropout: Z = keep / (1 − rate), regenerated; else 1)
+ *       -- dS --            dP = Z ∘ (dO_i V_jᵀ); dS = P ∘ (dP - D_i)
  *       -- dQ, dK --        dQ_i += scale · dS' K_j;  dK_j += scale · dS'ᵀ Q_i, dS' = dS · (1 − tanh²) under a
  *                           soft-cap c (tanh = capped score / c), else dS
  *       -- dBias, dSlope -- dBias += dS (summed over broadcast axes); dSlope -= Σ dS · |i + Sk - Sq - j|
@@ -17,6 +17,7 @@
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
+import {dropoutKeeps} from '../../src/dropout';
 import {RowLoader} from './row_loader';
 import {sequenceBounds} from './sequence';
 import {VisibleKeys} from './visible_keys';
@@ -63,6 +64,7 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
   // Under a soft-cap, d(capped score) / d(scaled dot) = 1 − tanh² per element, for dQ and dK.
   const cap = spec.softcap;
   const dCap = cap > 0 ? new Float64Array(BLOCK_M * BLOCK_N) : null;
+  const dropout = spec.dropoutRate > 0, keptScale = 1 / (1 - spec.dropoutRate);
   const rowLse = new Float64Array(BLOCK_M), rowD = new Float64Array(BLOCK_M);
   const {dq, dk, dv, dBias, dSlopes} = result;
 
@@ -117,14 +119,15 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
               }
               for (let c = 0; c < cols; c++) {
                 const pij = p[ro + c];
+                const z = dropout && !dropoutKeeps(spec.dropoutSeed, spec.dropoutThreshold, b, h, i, n0 + c) ? 0 : dropout ? keptScale : 1;
                 let dp = 0;
                 if (pij !== 0) {
                   for (let d = 0; d < D; d++) {
-                    dvAcc[c * D + d] += pij * doTile[qo + d];
+                    dvAcc[c * D + d] += pij * z * doTile[qo + d];
                     dp += doTile[qo + d] * vTile[c * D + d];
                   }
                 }
-                ds[ro + c] = pij === 0 ? 0 : pij * (dp - rowD[r]);
+                ds[ro + c] = pij === 0 ? 0 : pij * (z * dp - rowD[r]);
               }
             }
             // -- dQ, dK, dBias, dSlope --

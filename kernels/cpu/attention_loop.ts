@@ -8,7 +8,7 @@
  *                           window masks on the blocks that cross their bounds only)
  *     -- online softmax --  m_ij = max(m_i, rowmax S); P = exp(S - m_ij); alpha = exp(m_i - m_ij)
  *                           l_i = l_i · alpha + rowsum P
- *     -- rescale acc --     acc = acc · alpha + P V
+ *     -- rescale acc --     acc = acc · alpha + P V (dropout: P_ij · keep(b, h, i, j) / (1 − rate) in P V only)
  *   epilogue: the sink (when given) joins as one more key of score sink_h and no value:
  *             m = max(m_i, sink), l_i = l_i·e^(m_i − m) + e^(sink − m), acc·e^(m_i − m);
  *             out = acc / l_i; lse = m + log(l_i); rows with no visible key give 0 and -inf (sink_h with a sink).
@@ -23,6 +23,7 @@
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import {fp8DecodeTable, fp8Encode} from '../../src/fp8_codec';
+import {dropoutKeeps} from '../../src/dropout';
 import {roundToHalf} from '../../src/half';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {RowLoader} from './row_loader';
@@ -61,7 +62,9 @@ export function attentionForward(
   // S, then P in place; float16 writes the half-rounded P that P·V multiplies to a buffer of its own,
   // so S's P (unrounded) still tells a masked key (p = 0) from one whose P rounds to 0 in half.
   const s = new Float64Array(BLOCK_M * BLOCK_N);
-  const pv = half ? new Float64Array(BLOCK_M * BLOCK_N) : s;
+  // Dropout (its keep mask, src/dropout.ts, times 1 / (1 − rate)) scales P for P·V only: its own buffer too.
+  const dropout = spec.dropoutRate > 0, keptScale = 1 / (1 - spec.dropoutRate);
+  const pv = half || dropout ? new Float64Array(BLOCK_M * BLOCK_N) : s;
   const acc = new Float64Array(BLOCK_M * D);
   const mI = new Float64Array(BLOCK_M);
   const lI = new Float64Array(BLOCK_M);
@@ -152,8 +155,11 @@ export function attentionForward(
             for (let c = 0; c < cols; c++) {
               const p = Math.exp(s[so + c] - shift);
               rowSum += p;
-              if (half) pv[so + c] = roundToHalf(p);
               s[so + c] = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
+              if (pv !== s) {
+                const z = dropout && !dropoutKeeps(spec.dropoutSeed, spec.dropoutThreshold, b, h, m0 + r, n0 + c) ? 0 : dropout ? keptScale : 1;
+                pv[so + c] = (half ? roundToHalf(p) : s[so + c]) * z;
+              }
             }
             let c = 0;
             for (; c + 3 < cols; c += 4) {

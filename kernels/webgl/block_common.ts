@@ -18,7 +18,39 @@ export function rowUniforms(spec: FlashAttentionSpec, geo: Geometry, j0: number)
     // The sliding window [left, right] of the spec (−1 = unbounded) and the soft-cap in log2 units.
     {name: 'window', type: 'ivec2', value: [spec.windowLeft, spec.windowRight]},
     {name: 'softcapLog2', type: 'float', value: spec.softcap * Math.LOG2E},
+    ...dropoutUniforms(spec),
   ];
+}
+
+const halves = (x: number) => [x >>> 16, x & 0xffff];
+
+/** The dropout seed and threshold as 16-bit halves (ints hold them exactly), and 1 / (1 − rate). */
+export function dropoutUniforms(spec: FlashAttentionSpec): Uniform[] {
+  return [
+    {name: 'dropoutWords', type: 'ivec4', value: [...halves(spec.dropoutSeed), ...halves(spec.dropoutThreshold)]},
+    {name: 'dropoutKeptScale', type: 'float', value: 1 / (1 - spec.dropoutRate)},
+  ];
+}
+
+/**
+ * GLSL: float dropoutScale(b, h, i, j) = keep / (1 − rate), keep from src/dropout.ts's hash in the same
+ * 32-bit unsigned arithmetic (GLSL ES 3 uint wraps mod 2^32), so every backend draws the same mask; 1
+ * without dropout. Needs the dropoutUniforms.
+ */
+export function dropoutGlsl(spec: FlashAttentionSpec): string {
+  if (spec.dropoutRate <= 0) return 'float dropoutScale(int b, int h, int i, int j) { return 1.0; }';
+  return `
+uint lowbias32(uint v) {
+  uint x = v;
+  x ^= x >> 16u; x *= 0x7feb352du; x ^= x >> 15u; x *= 0x846ca68bu; x ^= x >> 16u;
+  return x;
+}
+float dropoutScale(int b, int h, int i, int j) {
+  uint seed = (uint(dropoutWords.x) << 16u) | uint(dropoutWords.y);
+  uint threshold = (uint(dropoutWords.z) << 16u) | uint(dropoutWords.w);
+  uint x = lowbias32(lowbias32(lowbias32(lowbias32(seed ^ uint(b)) ^ uint(h)) ^ uint(i)) ^ uint(j));
+  return x >= threshold ? dropoutKeptScale : 0.0;
+}`;
 }
 
 /**

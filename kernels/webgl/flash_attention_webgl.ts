@@ -137,7 +137,7 @@ export function flashAttentionWebGL(args: {
         backend, scoresProgram(spec, geo, j0, bias?.layout ?? null), [q, k, rowInfo, ...(bias ? [bias.info] : [])]);
     const newStats = runMultiOutputProgram(
         backend, rowStatsProgram(spec, geo, first), [...scores, ...(stats ?? scores.slice(0, 2)), ...(spec.sinks ? [rowInfo] : [])]);
-    const probs = runMultiOutputProgram(backend, probsProgram(spec, geo), [...scores, ...newStats]);
+    const probs = runMultiOutputProgram(backend, probsProgram(spec, geo, j0), [...scores, ...newStats]);
     // The first block reads no previous state: its slots are filled with textures of the right kind.
     const newAcc = runMultiOutputProgram(
         backend, accumulateProgram(spec, geo, j0, first),

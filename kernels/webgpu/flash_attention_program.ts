@@ -17,7 +17,8 @@
  *     -- online softmax --  m_ij = max(m_i, rowmax S) (partial maxima through workgroup memory);
  *                           P = exp2(S - m_ij), alpha = exp2(m_i - m_ij); l_i = l_i·alpha + rowsum P
  *                           (each thread keeps a partial l_i of its own keys); P → workgroup memory
- *                           (full FP8 with pScale: P goes through the FP8 grid first)
+ *                           (full FP8 with pScale: P goes through the FP8 grid first; dropout: P ·
+ *                           keep / (1 − rate), dropoutScale, for P·V only)
  *     -- load V --          staged V → workgroup memory; the next K block's device reads are issued
  *     -- acc += P V --      acc = acc·alpha + P V, register tile RM rows × DC vec4 columns (the P = 0
  *                           guard against 0 · NaN only in masked blocks)
@@ -46,7 +47,7 @@ import {SIDE_INPUTS, SideInput} from './side_inputs_program';
 import {LaunchPlan, planKey} from './launch_plan';
 import {ROW_PAD_VEC4} from './tile_config';
 import {storeBlock} from './staging';
-import {absorbSink, codecs, decodeTables, describeBlock, descale, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
+import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -180,6 +181,7 @@ ${descale('v', spec)}
 ${visibleKeys(spec)}
 ${scoreModifier(spec)}
 ${pQuantizer(spec)}
+${dropoutSnippet(spec)}
 
 ${describeBlock(spec)}
 fn main(index : i32) {
@@ -301,7 +303,7 @@ ${fillDecodeTables(spec)}
         let p = exp2(s[r][c] - shift);
         rowSum += p;
         let key = tn + TN * c;
-        pTile[row * BLOCK_N4 + key / 4][key % 4] = quantizeP(p);
+        pTile[row * BLOCK_N4 + key / 4][key % 4] = quantizeP(p)${spec.dropoutRate > 0 ? ' * dropoutScale(b, rowH[r], rowI[r], n0 + key)' : ''};
       }
       l_i[r] = l_i[r] * alpha + rowSum;
       m_i[r] = mNew;

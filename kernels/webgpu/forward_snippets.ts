@@ -8,6 +8,7 @@ import {FlashAttentionSpec, Fp8Format, hasWindow} from '../../src/spec';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {inputFormats} from './launch_plan';
 import {stageBlock} from './staging';
+import type {UniformField} from './uniforms';
 
 
 /**
@@ -145,6 +146,35 @@ export function absorbSink(spec: FlashAttentionSpec, m: string, l: string, h: st
     let keysWeight = exp2(${m} - sinkShift);
     ${l} = ${l} * keysWeight + exp2(sinkLog2 - sinkShift);
     ${m} = mWithSink;`;
+}
+
+/**
+ * dropoutScale(b, h, i, j): Z_ij = keep / (1 − rate) of attention dropout, keep from the counter-based hash
+ * of src/dropout.ts in the same u32 arithmetic (so cpu and every GPU kernel agree bit for bit); 1 without
+ * dropout. Shared by both forwards and the backward passes (uniforms dropoutSeed, dropoutThreshold,
+ * dropoutKeptScale).
+ */
+export function dropoutSnippet(spec: FlashAttentionSpec): string {
+  if (spec.dropoutRate <= 0) return 'fn dropoutScale(b : i32, h : i32, i : i32, j : i32) -> f32 { return 1.0; }';
+  return `
+fn lowbias32(v : u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u; x *= 0x7feb352du; x ^= x >> 15u; x *= 0x846ca68bu; x ^= x >> 16u;
+  return x;
+}
+fn dropoutScale(b : i32, h : i32, i : i32, j : i32) -> f32 {
+  let x = lowbias32(lowbias32(lowbias32(lowbias32(uniforms.dropoutSeed ^ u32(b)) ^ u32(h)) ^ u32(i)) ^ u32(j));
+  return select(0.0, uniforms.dropoutKeptScale, x >= uniforms.dropoutThreshold);
+}`;
+}
+
+/** The dropout uniforms (see dropoutSnippet), for every program that includes it. */
+export function dropoutUniforms(spec: FlashAttentionSpec): UniformField[] {
+  return [
+    {name: 'dropoutSeed', type: 'u32', value: spec.dropoutSeed},
+    {name: 'dropoutThreshold', type: 'u32', value: spec.dropoutThreshold},
+    {name: 'dropoutKeptScale', type: 'f32', value: 1 / (1 - spec.dropoutRate)},
+  ];
 }
 
 /** P as P·V sees it: through the FP8 grid (vLLM's quant_fp8(p, p_scale)) in full mode with pScale. */

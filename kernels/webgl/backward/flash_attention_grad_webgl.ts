@@ -47,6 +47,7 @@ import {flatView} from '../webgl_inputs';
 import {requireWebGL2Float32, runProgram} from '../webgl_program';
 import {dBiasProgram} from './dbias_program';
 import {dkvProgram} from './dkv_program';
+import {droppedProbsProgram} from './dropped_probs_program';
 import {dqProgram} from './dq_program';
 import {dScoresProgram} from './dscores_program';
 import {gradGeometry, GradGeometry} from './grad_geometry';
@@ -117,12 +118,14 @@ function flashAttentionGradWebGL(args: {
     const dscores = plainNeeded ? runProgram(backend, dScoresProgram(spec, geo, j0, false), dsInputs) : null;
     const dsQK = cap ? runProgram(backend, dScoresProgram(spec, geo, j0, true), [...dsInputs, q, k]) : dscores!;
     const separateSlopeScores = cap && spec.alibi !== 'none';
-    const newDkv = runProgram(backend, dkvProgram(spec, geo, j0, first), [probs, dsQK, q, dout, rowInfo, dkv ?? q]);
+    // Dropout: dV takes P ∘ Z (the forward's mask, regenerated), dS the plain P.
+    const probsForDv = spec.dropoutRate > 0 ? runProgram(backend, droppedProbsProgram(spec, geo, j0), [probs]) : probs;
+    const newDkv = runProgram(backend, dkvProgram(spec, geo, j0, first), [probsForDv, dsQK, q, dout, rowInfo, dkv ?? q]);
     const newDq = runProgram(backend, dqProgram(spec, geo, j0, first, separateSlopeScores),
                              [dsQK, k, rowInfo, dq ?? q, ...(separateSlopeScores ? [dscores!] : [])]);
     const newDBias: TensorInfo|null = dBiasLayout ?
         runProgram(backend, dBiasProgram(spec, geo, dBiasLayout, biasSize, j0, first), [dscores!, dBias ?? dscores!]) : null;
-    for (const t of new Set([probs, dscores, dsQK, dkv, dq, dBias])) if (t) backend.disposeIntermediateTensorInfo(t);
+    for (const t of new Set([probs, probsForDv, dscores, dsQK, dkv, dq, dBias])) if (t) backend.disposeIntermediateTensorInfo(t);
     dkv = newDkv;
     dq = newDq;
     dBias = newDBias;

@@ -27,7 +27,7 @@
  * Compile-time: the pass, kernelKey(spec) and the tiles; everything else is a uniform (grad_uniforms.ts).
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
-import {TANH_WGSL, visibleKeys} from '../forward_snippets';
+import {dropoutSnippet, TANH_WGSL, visibleKeys} from '../forward_snippets';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {stageBlock, storeBlock} from '../staging';
@@ -75,6 +75,7 @@ var<private> diagonal : i32;
 const CAUSAL : bool = ${spec.causal};
 ${visibleKeys(spec)}
 ${cap ? TANH_WGSL : ''}
+${dropoutSnippet(spec)}
 fn scoreLog2(dotQK : f32, i : i32, j : i32) -> f32 {
   var s = dotQK * uniforms.scaleLog2;
   ${softcap}
@@ -239,8 +240,11 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
         var p = 0.0;
         if (visible) { p = exp2(scoreLog2(s[a][c], i, j) - lse2); }
         let dotQK = s[a][c];
-        s[a][c] = p;
-        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);
+        ${spec.dropoutRate > 0 ? `// dropout: P V took P ∘ Z, so dV does, and dP = Z ∘ (dO Vᵀ)
+        let z = dropoutScale(b, h, i, j);
+        s[a][c] = p * z;
+        dp[a][c] = select(0.0, p * (z * dp[a][c] - di), p != 0.0);` : `s[a][c] = p;
+        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);`}
         ${!dkdv && hasAlibi ? 'slopeAcc -= dp[a][c] * f32(abs(i + diagonal - j));' : ''}
         ${spec.softcap > 0 ? 'dp[a][c] *= capSlope(dotQK);  // dS through the cap, for dQ and dK' : ''}
       }

@@ -113,7 +113,7 @@ fn main(index : i32) {
       dp += dot(loadRow_dOutput(ob, d), loadRow_v(vb, d));
     }
     let p = exp2(scoreLog2(qk, i, j) - lse2);
-    if (p != 0.0) { acc += p * (dp - stats[uniforms.deltaOffset + lseAt]); }
+    if (p != 0.0) { acc += p * (dropoutScale(b, h, i, j) * dp - stats[uniforms.deltaOffset + lseAt]); }
   }
   result[index] = acc;
 }

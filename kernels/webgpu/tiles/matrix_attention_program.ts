@@ -32,7 +32,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {absorbSink, codecs, decodeTables, describeBlock, descale, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
+import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -351,6 +351,7 @@ ${descale('k', spec)}
 ${descale('v', spec)}
 ${visibleKeys(spec)}
 ${scoreModifier(spec)}
+${dropoutSnippet(spec)}
 ${describeBlock(spec)}
 
 fn main(index : i32${usesSubgroupId(plan, tiles) ? ', subgroupId : u32, subgroupLane : u32' : ''}) {
@@ -452,7 +453,7 @@ ${fillDecodeTables(spec)}
       let col = share * CPL + (c + rowInGroup) % CPL;
       let pc = exp2(sv[c] - shift);
       l_i += pc;
-      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('pc')};
+      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile(spec.dropoutRate > 0 ? 'pc * dropoutScale(b, rowH, rowI, n0 + col)' : 'pc')};
     }
 
     // -- load V -- (every K read finished before the barrier above)
