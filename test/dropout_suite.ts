@@ -97,13 +97,18 @@ export function defineDropoutTests(seed: string): void {
       for (let a = 0; a < 3; a++) {
         for (let trial = 0; trial < 6; trial++) {
           const e = rng.int(0, data[a].length - 1);
-          const at = (delta: number) => tf.tidy(() => {
+          const at = async (delta: number) => {
             const moved = data[a].slice();
             moved[e] += delta;
-            const args = xs.map((x, b) => (b === a ? tf.tensor(moved, x.shape) : x));
-            return loss(args[0], args[1], args[2]).dataSync()[0];
-          });
-          const fd = (at(h) - at(-h)) / (2 * h);
+            const value = tf.tidy(() => {
+              const args = xs.map((x, b) => (b === a ? tf.tensor(moved, x.shape) : x));
+              return loss(args[0], args[1], args[2]);
+            });
+            const result = (await value.data())[0];
+            value.dispose();
+            return result;
+          };
+          const fd = (await at(h) - await at(-h)) / (2 * h);
           const g = got[a][e];
           if (!(Math.abs(fd - g) <= 5e-3 + 2e-2 * Math.abs(fd))) {
             throw new Error(`[${tf.getBackend()}] d loss / d ${'qkv'[a]}[${e}] (seed ${seed}): tf.grads ${g}, finite difference ${fd}`);
