@@ -284,7 +284,18 @@ const TOL = 2e-3;
  */
 const TOL_F16 = 2e-2;
 
+/** The first key dense row i sees: the window's start (0 without a window; the bench's windows are causal). */
+function firstKey(c: BenchCase, i: number): number {
+  return c.window ? Math.max(0, i + c.sk - c.sq - (c.window - 1)) : 0;
+}
+
 function flopsOf(c: BenchCase): number {
+  if (c.window) {
+    // Counted on visible pairs: row i sees keys firstKey(i) .. i + Sk − Sq.
+    let visible = 0;
+    for (let i = 0; i < c.sq; i++) visible += Math.max(0, Math.min(c.sk - 1, i + c.sk - c.sq) - firstKey(c, i) + 1);
+    return 4 * c.b * c.hq * visible * c.d;
+  }
   const pairs = c.kind === 'varlen' ? c.seqlens!.reduce((a, l) => a + l * l, 0) : c.b * c.sq * c.sk;
   const causalFactor = c.causal && (c.kind === 'varlen' || c.sq === c.sk) ? 0.5 : 1;
   return 4 * c.hq * pairs * c.d * causalFactor;
@@ -320,7 +331,7 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
   const flops = flopsOf(c);
   const scoreBytes = scoreBytesOf(c);
   const row: Row = {
-    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, seqlens: c.seqlens, flashOnly: c.flashOnly},
+    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, seqlens: c.seqlens, flashOnly: c.flashOnly, window: c.window},
     flops, scoreMatrixBytes: scoreBytes, flash: {status: 'skipped'}, composition: {status: 'skipped'}, check: {f64RowsChecked: 0},
   };
   if (c.kind === 'decode') row.kvBytes = 2 * b * hk * sk * d * (c.fp8 ? 1 : 4);
@@ -366,8 +377,9 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
         vIn = new lib.Fp8Tensor(vw, kShape, 'e4m3fn', fp8Descale);
       }
       const precision: 'float32' | 'float16' = c.precision ?? 'float32';
+      const windowSize: [number, number]|undefined = c.window ? [c.window - 1, -1] : undefined;
       const options = varlen ? {layout: 'thd' as const, causal, cuSeqlensQ: cu!, cuSeqlensK: cu!, precision} :
-                               {layout: 'bhsd' as const, causal, precision};
+                               {layout: 'bhsd' as const, causal, precision, windowSize};
       const fa = lib.flashAttention;
       flashRun = () => fa(q, kIn, vIn, options) as tf.Tensor;
       contenders.push({name: 'flash', run: flashRun});
@@ -458,8 +470,9 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
           ref = attentionRowF64(qHost, ((start + i) * hq + h) * d, kHost, vHost, off, off, visible, d, scale);
           got = ((start + i) * hq + h) * d;
         } else {
-          const visible = causal ? Math.min(sk, i + sk - sq + 1) : sk;
-          const off = (j: number) => ((bb * hk + kvh) * sk + j) * d;
+          const first = firstKey(c, i);
+          const visible = (causal ? Math.min(sk, i + sk - sq + 1) : sk) - first;
+          const off = (j: number) => ((bb * hk + kvh) * sk + first + j) * d;
           ref = attentionRowF64(qHost, ((bb * hq + h) * sq + i) * d, kHost, vHost, off, off, visible, d, scale);
           got = ((bb * hq + h) * sq + i) * d;
         }
@@ -553,7 +566,7 @@ const report = {
     warmup: WARMUP, warmupMs: WARMUP_MS, runs: RUNS,
     reported: hasTimestamps ? 'median of per-run GPU kernel time (sum of timestamp-query durations of each program, tf.time().kernelMs)'
                             : 'median of per-run wall time (call → queue.onSubmittedWorkDone())',
-    flops: '4·B·Hq·Sq·Sk·D (varlen: Σ 4·H·L²·D), halved for causal with Sq = Sk',
+    flops: '4·B·Hq·Sq·Sk·D (varlen: Σ 4·H·L²·D), halved for causal with Sq = Sk; window rows: 4·B·Hq·D per visible pair',
     decodeBytes: 'K and V bytes read: 2·B·Hk·Sk·D·(4 float32 | 1 fp8)',
     tolerance: TOL,
   },

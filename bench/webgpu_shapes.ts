@@ -22,6 +22,8 @@ export interface BenchCase {
   flashOnly?: string;
   /** flashAttention's precision: 'float16' rows run the matrix tiles where the device has them. */
   precision?: 'float16';
+  /** Causal sliding window over the last W keys (windowSize [W − 1, −1]); dense rows only. */
+  window?: number;
 }
 
 export interface Preset {
@@ -34,7 +36,8 @@ export interface Preset {
 function prefill(b: number, h: number, s: number, d: number, causal: boolean, extra: Partial<BenchCase> = {}): BenchCase {
   const hk = extra.hk ?? h;
   const heads = hk === h ? `H${h}` : `Hq${h} Hk${hk}`;
-  const name = `B${b} ${heads} S${s} D${d}${causal ? ' causal' : ''}${extra.fp8 ? ' fp8-kv' : ''}${extra.precision === 'float16' ? ' f16' : ''}`;
+  const name = `B${b} ${heads} S${s} D${d}${causal ? ' causal' : ''}${extra.window ? ` window ${extra.window}` : ''}` +
+      `${extra.fp8 ? ' fp8-kv' : ''}${extra.precision === 'float16' ? ' f16' : ''}`;
   return {name, kind: 'prefill', b, hq: h, hk, sq: s, sk: s, d, causal, ...extra};
 }
 
@@ -50,6 +53,8 @@ function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = 
 }
 
 const GiB = 1024 ** 3;
+/** The composition has no window mask: a window row is compared with the full causal row of its shape. */
+const windowOnly = (w: number): Partial<BenchCase> => ({window: w, flashOnly: 'window: compare with the causal row of the same shape'});
 const f16: Partial<BenchCase> = {precision: 'float16'};
 
 /** Roofline sizes and the composition's memory cap for an H100-class card (the h100 and probe presets). */
@@ -77,6 +82,7 @@ export const presets: Record<string, Preset> = {
       prefill(1, 1, 512, 64, true, {flashOnly: 'long sequence, flash only (as S65536 in the h100 preset)'}),
       prefill(1, 2, 128, 64, false, f16),
       prefill(1, 2, 128, 64, true, f16),
+      prefill(1, 1, 512, 64, true, windowOnly(128)),
     ],
     roofline: {fmaWorkgroups: 16, fmaIters: 32, readBytes: 8 * 1024 * 1024, readWorkgroups: [16, 64]},
     compositionLimitBytes: 64 * 1024 * 1024,
@@ -89,6 +95,8 @@ export const presets: Record<string, Preset> = {
       prefill(1, 8, 4096, 64, true),
       prefill(1, 8, 16384, 64, false),
       prefill(1, 8, 16384, 64, true),
+      // issue 15: local attention over the last 4096 keys should cost ≈ 4096/16384 of the full causal row
+      prefill(1, 8, 16384, 64, true, windowOnly(4096)),
       prefill(4, 32, 512, 128, false),
       prefill(1, 32, 4096, 128, true, {hk: 8}),
       prefill(1, 8, 4096, 80, false),

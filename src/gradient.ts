@@ -7,6 +7,7 @@
  */
 import {engine, getKernel, GradConfig, NamedAttrMap, Tensor, zeros} from '@tensorflow/tfjs-core';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from './kernel_name';
+import {sinkGradient} from './sink_gradient';
 import {FlashAttentionSpec, kernelInputNames} from './spec';
 
 /**
@@ -63,6 +64,11 @@ export const flashAttentionGradConfig: GradConfig = {
     if (spec.alibi !== 'none') {
       const dSlopes = grads[next++];
       result.alibiSlopes = () => dSlopes;
+    }
+    if (spec.sinks) {
+      // Every backend's kernels see the sink through the LSE only; its own gradient is per row (sink_gradient.ts).
+      const dSinks = sinkGradient(spec, inputs.sinks, output, dys[0], lse, gradInputs.dLse);
+      result.sinks = () => dSinks;
     }
     // cuSeqlens are integers: no gradient (tfjs still wants a float32 tensor of their shape).
     for (const name of names.slice(3)) result[name] ??= () => zeros(inputs[name].shape);

@@ -16,6 +16,7 @@ export interface FlashAttentionInputs {
   v: TensorInfo;
   bias?: TensorInfo;
   alibiSlopes?: TensorInfo;
+  sinks?: TensorInfo;
   cuSeqlensQ?: TensorInfo;
   cuSeqlensK?: TensorInfo;
   qDescale?: TensorInfo;

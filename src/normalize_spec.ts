@@ -6,6 +6,7 @@
 import {engine, Tensor} from '@tensorflow/tfjs-core';
 import {Descale, Fp8Tensor, isFp8Tensor} from './fp8';
 import {rejectUnknownKeys} from './closest_name';
+import {dropoutSeed32, dropoutThreshold} from './dropout';
 import {resolvePrecision} from './precision';
 import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Precision, Strides3} from './spec';
 
@@ -45,6 +46,20 @@ export interface FlashAttentionOptions {
    * ignores it; a backend without matrix units may compute 'float16' calls in float32.
    */
   precision?: Precision;
+  /**
+   * Sliding window [left, right] (integers >= -1; -1 = unbounded on that side; default [-1, -1]): key j
+   * is visible to query i only if i + Sk - Sq - left <= j <= i + Sk - Sq + right. ANDed with causal.
+   */
+  windowSize?: [number, number];
+  /** Logit soft-capping (> 0; 0 or absent = off): s = softcap · tanh(softmaxScale · q·k / softcap), then bias, ALiBi. */
+  softcap?: number;
+  /** Attention sinks, float32 Tensor1D [Hq]: one logit per query head in the softmax's denominator, no value. */
+  sinks?: Tensor;
+  /**
+   * Attention dropout: each P_ij kept with probability 1 − rate (0 <= rate < 1) and scaled by 1 / (1 − rate),
+   * by a counter-based hash of (seed, b, h, i, j) (src/dropout.ts), the same on every backend and in the backward.
+   */
+  dropout?: {rate: number, seed: number};
 }
 
 /**
@@ -54,6 +69,7 @@ export interface FlashAttentionOptions {
 const OPTION_NAMES = [
   'layout', 'causal', 'softmaxScale', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'maxSeqlenQ', 'maxSeqlenK',
   'qDescale', 'kDescale', 'vDescale', 'pScale', 'oScale', 'returnLse', 'precision',
+  'windowSize', 'softcap', 'sinks', 'dropout',
 ] as const satisfies ReadonlyArray<keyof FlashAttentionOptions>;
 type UnlistedOption = Exclude<keyof FlashAttentionOptions, typeof OPTION_NAMES[number]>;
 const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
@@ -222,6 +238,38 @@ function resolveDescale(
 }
 
 /**
+ * windowSize → the spec's bounds. Causal already bounds the right side at the diagonal (j <= i + Sk - Sq),
+ * tighter than any right >= 0, so under causal the spec keeps right = -1 and the causal path does that side.
+ */
+function readWindow(windowSize: unknown, causal: boolean): {windowLeft: number, windowRight: number} {
+  if (windowSize == null) return {windowLeft: -1, windowRight: -1};
+  if (!Array.isArray(windowSize) || windowSize.length !== 2 ||
+      !windowSize.every(x => Number.isInteger(x) && x >= -1)) {
+    fail(`windowSize must be [left, right], two integers >= -1 (-1 = unbounded), got ${
+        Array.isArray(windowSize) ? `[${windowSize.map(String).join(', ')}]` : String(windowSize)}`);
+  }
+  return {windowLeft: windowSize[0], windowRight: causal ? -1 : windowSize[1]};
+}
+
+function readSoftcap(softcap: unknown): number {
+  if (softcap == null || softcap === 0) return 0;
+  if (typeof softcap !== 'number' || !Number.isFinite(softcap) || softcap < 0) {
+    fail(`softcap must be a finite number > 0 (0 or absent = off), got ${String(softcap)}`);
+  }
+  return softcap;
+}
+
+function readDropout(dropout: unknown): {rate: number, seed: number} {
+  if (dropout == null) return {rate: 0, seed: 0};
+  if (typeof dropout !== 'object') fail(`dropout must be {rate, seed}, got ${String(dropout)}`);
+  rejectUnknownKeys(`${fn}: dropout`, dropout, ['rate', 'seed'], 'field');
+  const {rate, seed} = dropout as {rate: unknown, seed: unknown};
+  if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) fail(`dropout.rate must be a number in [0, 1), got ${String(rate)}`);
+  if (!Number.isSafeInteger(seed)) fail(`dropout.seed must be an integer, got ${String(seed)}`);
+  return {rate, seed: seed as number};
+}
+
+/**
  * `backwardNeedsLse`: a gradient tape records this call and the backend has a gradient kernel (the op
  * asks gradient.ts); the LSE is then written even when the caller did not ask for it.
  */
@@ -315,6 +363,18 @@ export function normalizeSpec(
     tensors.alibiSlopes = slopes;
   }
 
+  const {windowLeft, windowRight} = readWindow(options.windowSize, causal);
+  const softcap = readSoftcap(options.softcap);
+  const dropout = readDropout(options.dropout);
+  if (options.sinks != null) {
+    const sinks = options.sinks;
+    if (!(sinks instanceof Tensor) || sinks.dtype !== 'float32' || sinks.rank !== 1 || sinks.size !== hq) {
+      fail(`sinks must be a float32 Tensor1D of Hq = ${hq} entries (one logit per query head)` +
+           (sinks instanceof Tensor ? `, got ${sinks.dtype} ${fmt(sinks.shape)}` : ''));
+    }
+    tensors.sinks = sinks;
+  }
+
   // -- FP8 --
   let fp8Mode: Fp8Mode = 'none';
   if (qi.format != null) {
@@ -358,7 +418,8 @@ export function normalizeSpec(
     vStrides: layoutStrides(layout, sk, hk, rowOf(vi)),
     oStrides: layoutStrides(layout, sq, hq, d),
     lseStrides: varlen ? [0, 1, sq] : [hq * sq, 1, sq],
-    causal, softmaxScale, precision,
+    causal, softmaxScale, precision, windowLeft, windowRight, softcap, sinks: options.sinks != null,
+    dropoutRate: dropout.rate, dropoutSeed: dropoutSeed32(dropout.seed), dropoutThreshold: dropoutThreshold(dropout.rate),
     bias: options.bias != null ? 'matrix' : 'none', biasStrides: biasStride,
     alibi, alibiBatchStride: alibi === 'perBatchHead' ? hq : 0,
     returnLse: lseAsked || lseForBackwardOnly, lseForBackwardOnly,

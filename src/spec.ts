@@ -61,6 +61,27 @@ export interface FlashAttentionSpec {
    */
   readonly precision: Precision;
 
+  /**
+   * Sliding window (SPEC.md, Attention variants): key j is visible to row i only if
+   * j >= i + diagonal - windowLeft (when windowLeft >= 0) and j <= i + diagonal + windowRight (when
+   * windowRight >= 0), diagonal = Sk - Sq of the sequence. -1 = unbounded. Under causal windowRight is
+   * -1: the causal bound j <= i + diagonal is the tighter one.
+   */
+  readonly windowLeft: number;
+  readonly windowRight: number;
+  /** Logit soft-cap (0 = off): the scaled dot product x becomes softcap · tanh(x / softcap). */
+  readonly softcap: number;
+  /** A float32 [Hq] `sinks` input: exp(sink_h) joins every row's softmax denominator. */
+  readonly sinks: boolean;
+  /**
+   * Attention dropout (0 = off): after the softmax each P_ij is kept iff dropoutHash(seed, b, h, i, j) >=
+   * dropoutThreshold (src/dropout.ts) and scaled by 1 / (1 − dropoutRate); the LSE is unaffected.
+   */
+  readonly dropoutRate: number;
+  /** The seed's low 32 bits (uint32) and floor(rate · 2^32). */
+  readonly dropoutSeed: number;
+  readonly dropoutThreshold: number;
+
   readonly bias: BiasKind;
   /** Strides of bias broadcast to [B, Hq, Sq, Sk] (0 on broadcast axes). */
   readonly biasStrides: [number, number, number, number];
@@ -100,6 +121,11 @@ export interface FlashAttentionSpec {
   readonly oFormat: Fp8Format | null;
 }
 
+/** Whether the sliding window bounds either side (beyond what causal already does). */
+export function hasWindow(spec: FlashAttentionSpec): boolean {
+  return spec.windowLeft >= 0 || spec.windowRight >= 0;
+}
+
 /** Largest finite value the quantizer clamps to: vLLM clamps e4m3fnuz to 224, not its true max 240. */
 export function fp8Max(format: Fp8Format): number {
   return format === 'e4m3fn' ? 448 : 224;
@@ -117,7 +143,8 @@ export function fp8WordsPerRow(n: number): number {
 export function kernelKey(spec: FlashAttentionSpec): string {
   return [
     spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
-    `alibi=${spec.alibi}`, spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
+    `alibi=${spec.alibi}`, `window=${hasWindow(spec)}`, `softcap=${spec.softcap > 0}`, `sinks=${spec.sinks}`, `dropout=${spec.dropoutRate > 0}`,
+    spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
     `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
     `v=${spec.vFormat}:${spec.vDescaleKind}`, `p=${spec.pScale > 0 ? spec.pFormat : 'off'}`,
     `o=${spec.oScale > 0 ? spec.oFormat : 'off'}`
@@ -145,6 +172,7 @@ export function kernelInputNames(spec: FlashAttentionSpec): string[] {
   const names = ['q', 'k', 'v'];
   if (spec.bias !== 'none') names.push('bias');
   if (spec.alibi !== 'none') names.push('alibiSlopes');
+  if (spec.sinks) names.push('sinks');
   if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
   if (spec.qDescaleKind === 'perHead') names.push('qDescale');
   if (spec.kDescaleKind === 'perHead') names.push('kDescale');

@@ -41,6 +41,13 @@ export interface AttentionCase {
   large?: {input: 'q'|'k'|'v', values: number[]};
   /** The precision option (absent: the default, float32). */
   precision?: Precision;
+  /** The windowSize option [left, right]. */
+  window?: [number, number];
+  softcap?: number;
+  /** Random sink logits, one per query head. */
+  sinks?: boolean;
+  /** The dropout option (seed fixed by the case). */
+  dropout?: {rate: number, seed: number};
 }
 
 const headSizes = [1, 8, 48, 64, 80, 96, 128, 160, 256];
@@ -108,6 +115,20 @@ export const CASES: AttentionCase[] = [
   {name: 'FP8 full with pScale', batch: 1, sq: 12, sk: 50, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240}},
   {name: 'FP8 full with oScale gives an FP8 output', batch: 1, sq: 12, sk: 20, hq: 2, d: 16, fp8: {mode: 'full', oScale: 0.01}},
   {name: 'FP8 full, pScale and oScale, varlen', layout: 'thd', seqlensQ: [5, 9], seqlensK: [7, 9], hq: 2, d: 16, fp8: {mode: 'full', format: 'e4m3fnuz', pScale: 200, oScale: 0.02}, causal: true},
+
+  // -- attention variants: sliding window, soft-cap, sinks (alone, then with the other options) --
+  {name: 'window [7, 2] on a square', batch: 1, sq: 40, sk: 40, hq: 2, d: 32, window: [7, 2], returnLse: true},
+  {name: 'window left with causal, Sq < Sk: early key blocks never seen', batch: 1, sq: 30, sk: 150, hq: 4, hk: 2, d: 16, causal: true, window: [16, -1], returnLse: true},
+  {name: 'window right only, Sq > Sk: first rows see no key (0, -Infinity LSE)', batch: 2, sq: 50, sk: 20, hq: 2, d: 8, window: [-1, 2], returnLse: true},
+  {name: 'softcap 2 then bias and ALiBi', batch: 1, sq: 19, sk: 25, hq: 2, d: 16, softcap: 2, bias: [1, 2, 19, 25], alibi: 'perHead', returnLse: true},
+  {name: 'sinks with causal Sq > Sk: rows without keys give 0 and LSE = sink', batch: 1, sq: 33, sk: 20, hq: 3, d: 24, causal: true, sinks: true, returnLse: true},
+  {name: 'sinks, softcap and window [0, 0] (only the diagonal key), bhsd GQA', layout: 'bhsd', batch: 2, sq: 17, sk: 23, hq: 4, hk: 2, d: 16, window: [0, 0], softcap: 5, sinks: true, returnLse: true},
+  {name: 'varlen: window, softcap and sinks', layout: 'thd', seqlensQ: [5, 0, 30], seqlensK: [9, 4, 30], hq: 2, d: 32, causal: true, window: [10, -1], softcap: 3, sinks: true, returnLse: true},
+  {name: 'window, softcap and sinks over several 256-key blocks', batch: 1, sq: 40, sk: 600, hq: 2, d: 16, window: [300, 60], softcap: 5, sinks: true, returnLse: true},
+  {name: 'FP8 KV with window, sinks and dropout', batch: 1, sq: 21, sk: 37, hq: 2, d: 32, fp8: {mode: 'kv'}, window: [12, 4], sinks: true, dropout: {rate: 0.2, seed: 99}, returnLse: true},
+  {name: 'dropout 0.25: P·V of the kept keys only, the LSE unaffected', batch: 2, sq: 19, sk: 23, hq: 2, d: 16, dropout: {rate: 0.25, seed: 12345}, returnLse: true},
+  {name: 'dropout with causal GQA, window, softcap and sinks, a negative seed', batch: 1, sq: 9, sk: 70, hq: 4, hk: 2, d: 32, causal: true, window: [40, -1], softcap: 20, sinks: true, dropout: {rate: 0.5, seed: -7}, returnLse: true},
+  {name: 'varlen dropout with ALiBi and a seed past 2^32', layout: 'thd', seqlensQ: [5, 12], seqlensK: [9, 12], hq: 2, d: 16, alibi: 'perHead', dropout: {rate: 0.1, seed: 2 ** 40 + 3}, returnLse: true},
 
   // -- IEEE propagation --
   {name: 'NaN in q poisons only its row', batch: 1, sq: 9, sk: 12, hq: 2, d: 8, nan: 'q', returnLse: true},

@@ -60,6 +60,22 @@ export const ERROR_CASES: ErrorCase[] = [
   {name: 'a misspelt option (softmax_scale)', make: t => dense(t, {softmax_scale: 0.5} as FlashAttentionOptions), message: /unknown option 'softmax_scale' \(did you mean 'softmaxScale'\?\)/},
   {name: 'unknown precision', make: t => dense(t, {precision: 'bfloat16' as 'float16'}), message: /precision must be 'float32' or 'float16', got 'bfloat16'/},
   {name: 'precision not a string', make: t => dense(t, {precision: 16 as unknown as 'float16'}), message: /precision must be 'float32' or 'float16', got 16/},
+  {name: 'window value below -1', make: t => dense(t, {windowSize: [-2, 0]}), message: /windowSize must be \[left, right\], two integers >= -1 .*got \[-2, 0\]/},
+  {name: 'window value not an integer', make: t => dense(t, {windowSize: [3, 1.5]}), message: /windowSize must be \[left, right\], two integers >= -1 .*got \[3, 1.5\]/},
+  {name: 'window not a pair', make: t => dense(t, {windowSize: 4 as unknown as [number, number]}), message: /windowSize must be \[left, right\].*got 4/},
+  {name: 'negative softcap', make: t => dense(t, {softcap: -1}), message: /softcap must be a finite number > 0 \(0 or absent = off\), got -1/},
+  {name: 'infinite softcap', make: t => dense(t, {softcap: Infinity}), message: /softcap must be a finite number > 0.*got Infinity/},
+  {name: 'NaN softcap', make: t => dense(t, {softcap: NaN}), message: /softcap must be a finite number > 0.*got NaN/},
+  {name: 'sinks of the wrong length', make: t => dense(t, {sinks: t([3])}), message: /sinks must be a float32 Tensor1D of Hq = 2 entries .*got float32 \[3\]/},
+  {name: 'int32 sinks', make: t => dense(t, {sinks: t([2], 'int32')}), message: /sinks must be a float32 Tensor1D of Hq = 2 entries .*got int32 \[2\]/},
+  {name: 'sinks of rank 2', make: t => dense(t, {sinks: t([1, 2])}), message: /sinks must be a float32 Tensor1D .*got float32 \[1, 2\]/},
+  {name: 'dropout rate 1', make: t => dense(t, {dropout: {rate: 1, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got 1/},
+  {name: 'negative dropout rate', make: t => dense(t, {dropout: {rate: -0.1, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got -0.1/},
+  {name: 'NaN dropout rate', make: t => dense(t, {dropout: {rate: NaN, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got NaN/},
+  {name: 'dropout seed not an integer', make: t => dense(t, {dropout: {rate: 0.1, seed: 1.5}}), message: /dropout.seed must be an integer, got 1.5/},
+  {name: 'dropout with a misspelt field', make: t => dense(t, {dropout: {rate: 0.1, sead: 1} as unknown as {rate: number, seed: number}}), message: /dropout: unknown field 'sead' \(did you mean 'seed'\?\)/},
+  {name: 'a misspelt variant (window_size) names the closest option', make: t => dense(t, {window_size: [4, 0]} as FlashAttentionOptions), message: /unknown option 'window_size' \(did you mean 'windowSize'\?\)/},
+  {name: 'a misspelt variant (softCap)', make: t => dense(t, {softCap: 30} as FlashAttentionOptions), message: /unknown option 'softCap' \(did you mean 'softcap'\?\)/},
 ];
 
 /** Registers the error tests for the active backend. `otherBackend` lets us build a foreign tensor. */

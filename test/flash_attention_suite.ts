@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {activateBackend} from './backends';
 import {AttentionCase, CASES} from './cases';
 import {defineApiTests} from './api_suite';
+import {defineDropoutTests} from './dropout_suite';
 import {defineErrorTests} from './errors_suite';
 import {defineFp8Tests} from './fp8_suite';
 import {defineGradTests} from './grad_suite';
@@ -54,6 +55,7 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
     });
     definePrecisionTests(backend, seed);
     defineFp8Tests(seed);
+    defineDropoutTests(seed);
     if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);
     else describe('gradients', () => it(`skipped: no FlashAttentionGrad kernel for ${backend} yet`, function() { this.skip(); }));
     defineApiTests();

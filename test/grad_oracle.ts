@@ -3,10 +3,17 @@
  *   P = softmax(S) over visible keys, dP_ij = dO_i · v_j, dS_ij = P_ij (dP_ij - Σ_t P_it dP_it + dLse_i)
  *   dq_i = scale Σ_j dS_ij k_j,  dk_j = scale Σ_i dS_ij q_i,  dv_j = Σ_i P_ij dO_i,
  *   dBias = dS summed over broadcast axes,  dSlope(b, h) = -Σ dS_ij |i + Sk - Sq - j|.
+ * Sliding window: masked keys simply leave the sums. Soft-cap s = c·tanh(x / c) of the scaled dot x:
+ *   dq, dk take dS_ij · (1 − tanh²) (the chain rule through the cap); bias and ALiBi, added after it, take dS.
+ * Sinks: P_sink(i) = exp(sink_h) / Z_i takes part in the normalization, so Σ_j P_ij = 1 − P_sink(i) and
+ *   d out_i / d sink = −P_sink(i) out_i, d lse_i / d sink = P_sink(i):
+ *   dSink_h = Σ_i P_sink(i) (dLse_i − dO_i · out_i), out_i = Σ_j P_ij Z_ij v_j computed here from P.
+ * Dropout at a fixed mask Z_ij = keep / (1 − rate): out_i = Σ_j P_ij Z_ij v_j, so dv_j = Σ_i P_ij Z_ij dO_i and
+ *   dP_ij = Z_ij dO_i · v_j (the softmax's own Jacobian then as above; Σ_t P_it dP_it = dO_i · out_i).
  * (The kernels use D_i = rowsum(dO ∘ O); this uses Σ P dP: the same number, reached another way.)
  * Canonical layouts as in oracle.ts; float inputs only (FP8 is forward-only).
  */
-import type {OracleInputs} from './oracle';
+import {oracleDropoutScale, OracleInputs, oracleScore, oracleVisible} from './oracle';
 
 export interface OracleGradInputs extends OracleInputs {
   /** Upstream gradients, canonical [rowsQ, Hq, D] and lse-indexed like oracleAttention's lse. */
@@ -26,6 +33,7 @@ export interface OracleGrads {
   dv: Float64Array;
   dBias: Float64Array|null;
   dSlopes: Float64Array|null;
+  dSinks: Float64Array|null;
 }
 
 export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: number): OracleGrads {
@@ -34,6 +42,7 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
   const g: OracleGrads = {
     dq: new Float64Array(rowsQ * hq * d), dk: new Float64Array(rowsK * hk * d), dv: new Float64Array(rowsK * hk * d),
     dBias: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopes: x.slopeSize ? new Float64Array(x.slopeSize) : null,
+    dSinks: x.sinks ? new Float64Array(hq) : null,
   };
   const at = (rows: number, heads: number) => (row: number, h: number, c: number) => (row * heads + h) * d + c;
   const qi = at(rowsQ, hq), ki = at(rowsK, hk);
@@ -43,35 +52,47 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
       const gh = Math.floor(h / group);
       for (let i = 0; i < lq; i++) {
         const rq = x.startsQ[b] + i;
-        const keys: number[] = [], scores: number[] = [];
+        const keys: number[] = [], scores: number[] = [], dCaps: number[] = [];
         for (let j = 0; j < lk; j++) {
-          if (x.causal && j > i + lk - lq) continue;
+          if (!oracleVisible(x, i, j, lq, lk)) continue;
           let dot = 0;
           for (let c = 0; c < d; c++) dot += x.q[qi(rq, h, c)] * x.k[ki(x.startsK[b] + j, gh, c)];
-          let s = x.softmaxScale * dot;
-          if (x.bias) s += x.bias(b, h, i, j);
-          if (x.slope) s -= x.slope(b, h) * Math.abs(i + lk - lq - j);
+          const {s, dCap} = oracleScore(x, b, h, i, j, lq, lk, x.softmaxScale * dot);
           keys.push(j);
           scores.push(s);
+          dCaps.push(dCap);
         }
-        const m = scores.reduce((a, s) => Math.max(a, s), -Infinity);
+        const sink = x.sinks ? x.sinks[h] : -Infinity;
+        const m = scores.reduce((a, s) => Math.max(a, s), sink);
         if (m === -Infinity) continue;
+        const z = keys.map(j => oracleDropoutScale(x, b, h, i, j));
         const e = scores.map(s => Math.exp(s - m));
-        const l = e.reduce((a, b) => a + b, 0);
+        const l = e.reduce((a, b) => a + b, Math.exp(sink - m));
         const p = e.map(v => v / l);
-        const dp = keys.map(j => {
+        const dLse = x.dLse ? x.dLse(b, h, i) : 0;
+        if (g.dSinks) {
+          let dOut = 0;
+          for (let c = 0; c < d; c++) {
+            let out = 0;
+            keys.forEach((j, t) => (out += p[t] * z[t] * x.v[ki(x.startsK[b] + j, gh, c)]));
+            dOut += x.dOut[qi(rq, h, c)] * out;
+          }
+          g.dSinks[h] += Math.exp(sink - m) / l * (dLse - dOut);
+        }
+        const dp = keys.map((j, t) => {
           let s = 0;
           for (let c = 0; c < d; c++) s += x.dOut[qi(rq, h, c)] * x.v[ki(x.startsK[b] + j, gh, c)];
-          return s;
+          return z[t] * s;
         });
-        const rowD = p.reduce((a, pj, t) => a + pj * dp[t], 0) - (x.dLse ? x.dLse(b, h, i) : 0);
+        const rowD = p.reduce((a, pj, t) => a + pj * dp[t], 0) - dLse;
         keys.forEach((j, t) => {
           const rk = x.startsK[b] + j;
           const ds = p[t] * (dp[t] - rowD);
+          const dsDot = ds * dCaps[t];
           for (let c = 0; c < d; c++) {
-            g.dq[qi(rq, h, c)] += x.softmaxScale * ds * x.k[ki(rk, gh, c)];
-            g.dk[ki(rk, gh, c)] += x.softmaxScale * ds * x.q[qi(rq, h, c)];
-            g.dv[ki(rk, gh, c)] += p[t] * x.dOut[qi(rq, h, c)];
+            g.dq[qi(rq, h, c)] += x.softmaxScale * dsDot * x.k[ki(rk, gh, c)];
+            g.dk[ki(rk, gh, c)] += x.softmaxScale * dsDot * x.q[qi(rq, h, c)];
+            g.dv[ki(rk, gh, c)] += p[t] * z[t] * x.dOut[qi(rq, h, c)];
           }
           if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
           if (g.dSlopes) g.dSlopes[x.slopeIndex!(b, h)] -= ds * Math.abs(i + lk - lq - j);

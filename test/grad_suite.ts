@@ -10,7 +10,7 @@ import {FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import type {FlashAttentionSpec} from '../src/spec';
 import {AttentionCase, CASES} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
-import {biasIndexer, broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, setCuSeqlens, toLayout} from './harness';
+import {biasIndexer, broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, setCuSeqlens, setVariants, toLayout} from './harness';
 import {makeRng} from './rng';
 import {defineTrainingTests} from './training_suite';
 
@@ -27,6 +27,8 @@ export const GRAD_CASES: AttentionCase[] = [
   // Past one key block of every kernel (webgl: 256 keys, webgpu: 16-64): state carried across blocks,
   // and a bias broadcast over keys whose gradient sums over all of them.
   {name: 'grad: several key blocks, causal GQA 2:1, bias [B, Hq, Sq, 1]', batch: 1, sq: 37, sk: 600, hq: 2, hk: 1, d: 24, causal: true, bias: [1, 2, 37, 1]},
+  // Key blocks wholly outside the window are skipped on both sides; the sink's gradient sums over rows.
+  {name: 'grad: window [90, 40] over several key blocks, softcap, sinks, through the LSE', batch: 1, sq: 300, sk: 330, hq: 2, hk: 1, d: 16, window: [90, 40], softcap: 3, sinks: true, returnLse: true},
 ];
 
 /**
@@ -60,7 +62,8 @@ export async function runGradCase(c: AttentionCase, seed: string, bound = {atol:
   const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, softmaxScale: c.softmaxScale, returnLse: c.returnLse};
   if (c.precision != null) options.precision = c.precision;
   setCuSeqlens(c, g, options, own);
-  let biasSlot = -1, slopeSlot = -1;
+  let biasSlot = -1, slopeSlot = -1, sinkSlot = -1;
+  if (setVariants(c, rng, options, oracleIn, own) != null) sinkSlot = xs.push(options.sinks!) - 1;
   if (c.bias) {
     const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
     biasSlot = xs.push(own(tf.tensor(values, c.bias))) - 1;
@@ -89,6 +92,7 @@ export async function runGradCase(c: AttentionCase, seed: string, bound = {atol:
       const opts = {...options};
       if (biasSlot >= 0) opts.bias = args[biasSlot];
       if (slopeSlot >= 0) opts.alibiSlopes = args[slopeSlot];
+      if (sinkSlot >= 0) opts.sinks = args[sinkSlot];
       const r = flashAttention(args[0], args[1], args[2], opts);
       if (c.returnLse) {
         const {output, lse} = r as unknown as {output: tf.Tensor, lse: tf.Tensor};
@@ -116,6 +120,7 @@ export async function runGradCase(c: AttentionCase, seed: string, bound = {atol:
     compare('dv', got[2], want.dv, canon(g.rowsK, hk, kAt));
     if (biasSlot >= 0) compare('dBias', got[biasSlot], want.dBias!);
     if (slopeSlot >= 0) compare('dAlibiSlopes', got[slopeSlot], want.dSlopes!);
+    if (sinkSlot >= 0) compare('dSinks', got[sinkSlot], want.dSinks!);
   } finally {
     tf.dispose(owned);
   }

@@ -11,6 +11,7 @@ import type {AttentionCase} from './cases';
 import {oracleFp8Encode} from './fp8_oracle';
 import {oracleAttention, OracleFp8, OracleInputs} from './oracle';
 import {makeRng, Rng} from './rng';
+import {dropoutKeeps, dropoutSeed32, dropoutThreshold} from '../src/dropout';
 
 /**
  * Tolerances. float32 kernels: scores carry ~D·2^-24 relative rounding and GPUs' exp2 a few ulp, so
@@ -175,6 +176,35 @@ export function setCuSeqlens(
   }
 }
 
+/**
+ * The attention variants of a case into the options and the oracle's inputs: windowSize, softcap and
+ * dropout as given (the oracle applies the documented keep mask, src/dropout.ts); sinks drawn in [-1, 3] (the scores are ~N(0, 1), so the sink takes a real share of each row).
+ * Returns the sink logits (null without sinks).
+ */
+export function setVariants(
+    c: AttentionCase, rng: Rng, options: FlashAttentionOptions, oracleIn: OracleInputs,
+    track: (t: tf.Tensor) => tf.Tensor): Float32Array|null {
+  if (c.window) {
+    options.windowSize = c.window;
+    oracleIn.window = c.window;
+  }
+  if (c.softcap) {
+    options.softcap = c.softcap;
+    oracleIn.softcap = c.softcap;
+  }
+  if (c.dropout) {
+    const {rate, seed} = c.dropout;
+    options.dropout = c.dropout;
+    const seed32 = dropoutSeed32(seed), threshold = dropoutThreshold(rate);
+    oracleIn.dropout = {rate, keep: (b, h, i, j) => dropoutKeeps(seed32, threshold, b, h, i, j)};
+  }
+  if (!c.sinks) return null;
+  const sinks = Float32Array.from({length: c.hq}, () => rng.uniform(-1, 3));
+  options.sinks = track(tf.tensor1d(sinks, 'float32'));
+  oracleIn.sinks = sinks;
+  return sinks;
+}
+
 export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseCheck = {}): Promise<CaseResult> {
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
@@ -208,6 +238,7 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
     };
 
     setCuSeqlens(c, g, options, track);
+    setVariants(c, rng, options, oracleIn, track);
     if (c.bias) {
       const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));
       options.bias = track(tf.tensor(values, c.bias, 'float32'));

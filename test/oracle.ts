@@ -49,6 +49,47 @@ export interface OracleInputs {
    * p = exp(s − m) (m the row max) for P·V, while l sums the unrounded p. Not with full FP8 mode.
    */
   half?: 'qkv'|'qkvp';
+  /** windowSize as given (SPEC.md: i + δ − left <= j <= i + δ + right, −1 unbounded), ANDed with causal. */
+  window?: [number, number];
+  /** Logit soft-cap (absent or 0: off). */
+  softcap?: number;
+  /** Sink logit per query head. */
+  sinks?: ArrayLike<number>;
+  /** Dropout at a fixed mask: P·V takes P_ij · keep(b, h, i, j) / (1 − rate); l and the LSE do not. */
+  dropout?: {rate: number, keep: (b: number, h: number, i: number, j: number) => boolean};
+}
+
+/** Z_ij = keep / (1 − rate) of dropout (1 without), what P_ij is multiplied by in P·V. */
+export function oracleDropoutScale(x: OracleInputs, b: number, h: number, i: number, j: number): number {
+  if (!x.dropout) return 1;
+  return x.dropout.keep(b, h, i, j) ? 1 / (1 - x.dropout.rate) : 0;
+}
+
+/** Whether key j is visible to query i of a sequence of lq queries and lk keys (SPEC.md's masks). */
+export function oracleVisible(x: OracleInputs, i: number, j: number, lq: number, lk: number): boolean {
+  const diagonal = lk - lq;
+  if (x.causal && j > i + diagonal) return false;
+  const [left, right] = x.window ?? [-1, -1];
+  if (left >= 0 && j < i + diagonal - left) return false;
+  return !(right >= 0 && j > i + diagonal + right);
+}
+
+/**
+ * The score of a visible key from its scaled dot product: soft-capped first, then bias and ALiBi; and
+ * d score / d scaledDot (1 − tanh², 1 without a cap).
+ */
+export function oracleScore(
+    x: OracleInputs, b: number, h: number, i: number, j: number, lq: number, lk: number,
+    scaledDot: number): {s: number, dCap: number} {
+  let s = scaledDot, dCap = 1;
+  if (x.softcap) {
+    const t = Math.tanh(scaledDot / x.softcap);
+    s = x.softcap * t;
+    dCap = 1 - t * t;
+  }
+  if (x.bias) s += x.bias(b, h, i, j);
+  if (x.slope) s -= x.slope(b, h) * Math.abs(i + lk - lq - j);
+  return {s, dCap};
 }
 
 export interface OracleOutputs {
@@ -97,29 +138,30 @@ export function oracleAttention(x: OracleInputs, rowsQ: number, denseLse: boolea
         const scores: number[] = [];
         const keys: number[] = [];
         for (let j = 0; j < lk; j++) {
-          if (x.causal && j > i + lk - lq) continue;
+          if (!oracleVisible(x, i, j, lq, lk)) continue;
           let dot = 0;
           for (let c = 0; c < d; c++) dot += qAt(rowQ, h, c) * kvAt('k', x.startsK[b] + j, g, c);
-          let s = scale * dot;
-          if (x.bias) s += x.bias(b, h, i, j);
-          if (x.slope) s -= x.slope(b, h) * Math.abs(i + lk - lq - j);
-          scores.push(s);
+          scores.push(oracleScore(x, b, h, i, j, lq, lk, scale * dot).s);
           keys.push(j);
         }
+        // m is the max over the keys (P is rounded against it, as the kernels do); the sink joins the
+        // denominator afterwards: a key of score sink_h and no value.
+        const sink = x.sinks ? x.sinks[h] : -Infinity;
         const m = scores.reduce((a, s) => Math.max(a, s), -Infinity);
         const outRow = (rowQ * hq + h) * d;
         const lseIndex = denseLse ? (b * hq + h) * (lseLength / (x.batch * hq)) + i : h * rowsQ + rowQ;
-        if (m === -Infinity) {  // no visible key (or every visible score is -inf)
-          lse[lseIndex] = -Infinity;
+        if (m === -Infinity) {  // no visible key (or every visible score is -inf): the sink alone, or nothing
+          lse[lseIndex] = sink;
           continue;  // out stays 0
         }
-        let l = 0;
+        let l = Math.exp(sink - m);
         const acc = new Float64Array(d), mag = new Float64Array(d);
         for (let t = 0; t < scores.length; t++) {
           const p = Math.exp(scores[t] - m);
           l += p;
           let pv = x.half === 'qkvp' ? oracleHalfRound(p) : p;
           if (fp8?.pScale) pv = oracleFp8Round(p * fp8.pScale, fp8.format) / fp8.pScale;
+          pv *= oracleDropoutScale(x, b, h, i, keys[t]);
           for (let c = 0; c < d; c++) {
             const vc = kvAt('v', x.startsK[b] + keys[t], g, c);
             acc[c] += pv * vc;

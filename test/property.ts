@@ -21,6 +21,11 @@ export function randomCase(rng: Rng, index: number): AttentionCase {
       c.bias = rng.pick([[c.batch, hq, c.sq, c.sk], [1, 1, c.sq, c.sk], [c.batch, 1, 1, c.sk], [c.sq, 1]]);
     }
   }
+  // The attention variants, each on a third of the cases, so every pair meets now and then.
+  if (rng.next() < 0.35) c.window = [rng.pick([-1, 0, 1, 5, 17]), rng.pick([-1, 0, 3, 12])];
+  if (rng.next() < 0.3) c.softcap = rng.pick([0.5, 2, 10, 50]);
+  if (rng.next() < 0.3) c.sinks = true;
+  if (rng.next() < 0.2) c.dropout = {rate: rng.pick([0.1, 0.5, 0.9]), seed: rng.int(0, 2 ** 31)};
   if (rng.next() < 0.3) c.alibi = rng.pick(['perHead', 'perBatchHead'] as const);
   if (rng.next() < 0.2) c.softmaxScale = rng.uniform(-1, 1);
   if (rng.next() < 0.2) {

@@ -37,6 +37,10 @@ export const WEBGPU_CASES: AttentionCase[] = [
   // A zero-size K/V is bound as a placeholder, which must be as large as one vec4 row read (D % 4 == 0).
   {name: 'gpu: no keys at all in a varlen batch, D a multiple of 4', layout: 'thd', seqlensQ: [3, 2], seqlensK: [0, 0], hq: 2, d: 8, returnLse: true},
   {name: 'gpu: FP8 full with pScale over several blocks', batch: 1, sq: 33, sk: 100, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240, perHead: true}},
+  // The window's first and last key blocks move with the row block; split-KV cuts the visible range only,
+  // and the sink joins once, in the merge.
+  {name: 'gpu: decode with a window and sinks over many key blocks', batch: 2, sq: 3, sk: 400, hq: 4, hk: 2, d: 32, window: [150, -1], causal: true, sinks: true, returnLse: true},
+  {name: 'gpu: window [30, 10] over several row and key blocks, softcap', batch: 1, sq: 130, sk: 140, hq: 2, d: 32, window: [30, 10], softcap: 4, returnLse: true},
 ];
 
 /**

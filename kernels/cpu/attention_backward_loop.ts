@@ -5,18 +5,22 @@
  *   for each (sequence b, kv head g) and each block of BLOCK_N keys:    (outer loop over K/V, as in FA2)
  *     load K_j, V_j; dK_j = dV_j = 0
  *     for each query head h of the group, each block of BLOCK_M rows that can see the key block:
- *       -- recompute P --   S = Q_i K_jᵀ · scale (+ bias + ALiBi, causal mask); P = exp(S - lse_i)
- *       -- dV --            dV_j += Pᵀ dO_i
- *       -- dS --            dP = dO_i V_jᵀ; dS = P ∘ (dP - D_i)
- *       -- dQ, dK --        dQ_i += scale · dS K_j;  dK_j += scale · dSᵀ Q_i
+ *       -- recompute P --   S = Q_i K_jᵀ · scale (soft-cap, + bias + ALiBi, causal / window mask); P = exp(S - lse_i)
+ *                           (with sinks the LSE includes the sink, so P needs nothing more: src/sink_gradient.ts)
+ *       -- dV --            dV_j += (P ∘ Z)ᵀ dO_i        (dropout: Z = keep / (1 − rate), regenerated; else 1)
+ *       -- dS --            dP = Z ∘ (dO_i V_jᵀ); dS = P ∘ (dP - D_i)
+ *       -- dQ, dK --        dQ_i += scale · dS' K_j;  dK_j += scale · dS'ᵀ Q_i, dS' = dS · (1 − tanh²) under a
+ *                           soft-cap c (tanh = capped score / c), else dS
  *       -- dBias, dSlope -- dBias += dS (summed over broadcast axes); dSlope -= Σ dS · |i + Sk - Sq - j|
  *     store dK_j, dV_j (summed over the group's query heads: GQA/MQA)
  * Rows with no visible key (lse = -inf) have P = 0 and contribute nothing.
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
+import {dropoutKeeps} from '../../src/dropout';
 import {RowLoader} from './row_loader';
 import {sequenceBounds} from './sequence';
+import {VisibleKeys} from './visible_keys';
 
 const BLOCK_M = 32;
 const BLOCK_N = 64;
@@ -57,11 +61,16 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
   const kTile = new Float32Array(BLOCK_N * D), vTile = new Float32Array(BLOCK_N * D);
   const dkAcc = new Float64Array(BLOCK_N * D), dvAcc = new Float64Array(BLOCK_N * D);
   const p = new Float64Array(BLOCK_M * BLOCK_N), ds = new Float64Array(BLOCK_M * BLOCK_N);
+  // Under a soft-cap, d(capped score) / d(scaled dot) = 1 − tanh² per element, for dQ and dK.
+  const cap = spec.softcap;
+  const dCap = cap > 0 ? new Float64Array(BLOCK_M * BLOCK_N) : null;
+  const dropout = spec.dropoutRate > 0, keptScale = 1 / (1 - spec.dropoutRate);
   const rowLse = new Float64Array(BLOCK_M), rowD = new Float64Array(BLOCK_M);
   const {dq, dk, dv, dBias, dSlopes} = result;
 
   for (let b = 0; b < spec.batch; b++) {
     const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
+    const keys = new VisibleKeys(spec, diagonal, lenK);
     for (let g = 0; g < spec.numHeadsK; g++) {
       for (let n0 = 0; n0 < lenK; n0 += BLOCK_N) {
         const cols = Math.min(BLOCK_N, lenK - n0);
@@ -69,12 +78,13 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
         vLoader.load(vTile, b, g, startK, n0, cols, 1);
         dkAcc.fill(0);
         dvAcc.fill(0);
-        // Causal: only rows i with i + diagonal >= n0 see any key of this block.
-        const firstRow = spec.causal ? Math.max(0, n0 - diagonal) : 0;
+        // Causal / window: only rows i with end(i) > n0 and first(i) < n0 + cols see any key of this block
+        // (both bounds rise with i).
+        const firstRow = keys.firstRowReaching(n0), rowEnd = keys.rowEndReaching(n0 + cols - 1, lenQ);
         for (let h = g * spec.groupSize; h < (g + 1) * spec.groupSize; h++) {
           const slope = data.alibiSlopes ? data.alibiSlopes[b * spec.alibiBatchStride + h] : 0;
           let dSlope = 0;
-          for (let m0 = firstRow - (firstRow % BLOCK_M); m0 < lenQ; m0 += BLOCK_M) {
+          for (let m0 = firstRow - (firstRow % BLOCK_M); m0 < rowEnd; m0 += BLOCK_M) {
             const rows = Math.min(BLOCK_M, lenQ - m0);
             qLoader.load(qTile, b, h, startQ, m0, rows, 1);
             doLoader.load(doTile, b, h, startQ, m0, rows, 1);
@@ -91,27 +101,33 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
               const i = m0 + r, ro = r * BLOCK_N, qo = r * D;
               for (let c = 0; c < cols; c++) {
                 const j = n0 + c;
-                if ((spec.causal && j > i + diagonal) || rowLse[r] === -Infinity) {
+                if (!keys.visible(i, j) || rowLse[r] === -Infinity) {
                   p[ro + c] = 0;
                   continue;
                 }
                 let dot = 0;
                 for (let d = 0; d < D; d++) dot += qTile[qo + d] * kTile[c * D + d];
                 let s = dot * scale;
+                if (dCap) {
+                  const t = Math.tanh(s / cap);
+                  s = cap * t;
+                  dCap[ro + c] = 1 - t * t;
+                }
                 if (data.bias) s += data.bias[b * bsB + h * bsH + i * bsI + j * bsJ];
                 if (data.alibiSlopes) s -= slope * Math.abs(i + diagonal - j);
                 p[ro + c] = Math.exp(s - rowLse[r]);
               }
               for (let c = 0; c < cols; c++) {
                 const pij = p[ro + c];
+                const z = dropout && !dropoutKeeps(spec.dropoutSeed, spec.dropoutThreshold, b, h, i, n0 + c) ? 0 : dropout ? keptScale : 1;
                 let dp = 0;
                 if (pij !== 0) {
                   for (let d = 0; d < D; d++) {
-                    dvAcc[c * D + d] += pij * doTile[qo + d];
+                    dvAcc[c * D + d] += pij * z * doTile[qo + d];
                     dp += doTile[qo + d] * vTile[c * D + d];
                   }
                 }
-                ds[ro + c] = pij === 0 ? 0 : pij * (dp - rowD[r]);
+                ds[ro + c] = pij === 0 ? 0 : pij * (z * dp - rowD[r]);
               }
             }
             // -- dQ, dK, dBias, dSlope --
@@ -122,9 +138,10 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
                 const dsij = ds[ro + c];
                 if (dsij === 0) continue;
                 const j = n0 + c;
+                const dsDot = scale * dsij * (dCap ? dCap[ro + c] : 1);
                 for (let d = 0; d < D; d++) {
-                  dq[dqBase + d] += scale * dsij * kTile[c * D + d];
-                  dkAcc[c * D + d] += scale * dsij * qTile[qo + d];
+                  dq[dqBase + d] += dsDot * kTile[c * D + d];
+                  dkAcc[c * D + d] += dsDot * qTile[qo + d];
                 }
                 if (dBias) dBias[b * bsB + h * bsH + i * bsI + j * bsJ] += dsij;
                 if (dSlopes) dSlope -= dsij * Math.abs(i + diagonal - j);

@@ -4,12 +4,15 @@
  * For each (sequence b, query head h) and each block of BLOCK_M query rows:
  *   load Q block; m_i = -inf, l_i = 0, acc = 0
  *   for each block of BLOCK_N keys that some row of the block can see:
- *     -- compute qk --      S = Q Kᵀ · qk_scale (+ bias + ALiBi; causal mask on diagonal blocks only)
+ *     -- compute qk --      S = Q Kᵀ · qk_scale (soft-capped: c·tanh(S / c); + bias + ALiBi; causal and
+ *                           window masks on the blocks that cross their bounds only)
  *     -- online softmax --  m_ij = max(m_i, rowmax S); P = exp(S - m_ij); alpha = exp(m_i - m_ij)
  *                           l_i = l_i · alpha + rowsum P
- *     -- rescale acc --     acc = acc · alpha + P V
- *   epilogue: out = acc / l_i; lse = m_i + log(l_i); rows with no visible key give 0 and -inf.
- * Blocks entirely above the bottom-right causal diagonal are never loaded. Memory: O(BLOCK_M · BLOCK_N
+ *     -- rescale acc --     acc = acc · alpha + P V (dropout: P_ij · keep(b, h, i, j) / (1 − rate) in P V only)
+ *   epilogue: the sink (when given) joins as one more key of score sink_h and no value:
+ *             m = max(m_i, sink), l_i = l_i·e^(m_i − m) + e^(sink − m), acc·e^(m_i − m);
+ *             out = acc / l_i; lse = m + log(l_i); rows with no visible key give 0 and -inf (sink_h with a sink).
+ * Blocks entirely above the bottom-right causal diagonal or outside the window are never loaded. Memory: O(BLOCK_M · BLOCK_N
  * + (BLOCK_M + 2 BLOCK_N) · D) per call, never Sq × Sk. Scores stay in natural-log units (Math.exp is
  * what JS has; the GPU kernels fold log2(e) into qk_scale and use exp2).
  *
@@ -20,10 +23,12 @@
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import {fp8DecodeTable, fp8Encode} from '../../src/fp8_codec';
+import {dropoutKeeps} from '../../src/dropout';
 import {roundToHalf} from '../../src/half';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {RowLoader} from './row_loader';
 import {sequenceBounds} from './sequence';
+import {VisibleKeys} from './visible_keys';
 
 export const BLOCK_M = 32;
 export const BLOCK_N = 64;
@@ -34,6 +39,7 @@ export interface AttentionData {
   v: TypedArray;
   bias: TypedArray|null;
   alibiSlopes: TypedArray|null;
+  sinks: TypedArray|null;
   cuSeqlensQ: TypedArray|null;
   cuSeqlensK: TypedArray|null;
   qDescale: TypedArray|null;
@@ -56,7 +62,9 @@ export function attentionForward(
   // S, then P in place; float16 writes the half-rounded P that P·V multiplies to a buffer of its own,
   // so S's P (unrounded) still tells a masked key (p = 0) from one whose P rounds to 0 in half.
   const s = new Float64Array(BLOCK_M * BLOCK_N);
-  const pv = half ? new Float64Array(BLOCK_M * BLOCK_N) : s;
+  // Dropout (its keep mask, src/dropout.ts, times 1 / (1 − rate)) scales P for P·V only: its own buffer too.
+  const dropout = spec.dropoutRate > 0, keptScale = 1 / (1 - spec.dropoutRate);
+  const pv = half || dropout ? new Float64Array(BLOCK_M * BLOCK_N) : s;
   const acc = new Float64Array(BLOCK_M * D);
   const mI = new Float64Array(BLOCK_M);
   const lI = new Float64Array(BLOCK_M);
@@ -64,11 +72,13 @@ export function attentionForward(
   const pFormat = full && spec.pScale > 0 ? spec.pFormat! : null;
   const pTable = pFormat ? fp8DecodeTable(pFormat) : null;
   const [bsB, bsH, bsI, bsJ] = spec.biasStrides;
+  const cap = spec.softcap;
   const descaleOf = (perHead: TypedArray|null, scalar: number, head: number) =>
       perHead ? perHead[head] : scalar;
 
   for (let b = 0; b < spec.batch; b++) {
     const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
+    const keys = new VisibleKeys(spec, diagonal, lenK);
     for (let h = 0; h < spec.numHeadsQ; h++) {
       const hk = Math.floor(h / spec.groupSize);
       const qd = descaleOf(data.qDescale, spec.qDescale, h);
@@ -86,14 +96,17 @@ export function attentionForward(
         mI.fill(-Infinity);
         lI.fill(0);
         acc.fill(0);
-        // Keys past the last row's diagonal are invisible to the whole block: never loaded.
-        const kEnd = spec.causal ? Math.min(lenK, m0 + rows + diagonal) : lenK;
-        for (let n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
+        // Keys before the first row's window or past the last row's diagonal / window are invisible
+        // to the whole block: never loaded. Key blocks stay aligned to BLOCK_N.
+        const mLast = m0 + rows - 1;
+        const kEnd = keys.end(mLast);
+        const kBegin = keys.first(m0) - keys.first(m0) % BLOCK_N;
+        for (let n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
           const cols = Math.min(BLOCK_N, kEnd - n0);
           kLoader.load(kTile, b, hk, startK, n0, cols, kLoadScale);
           vLoader.load(vTile, b, hk, startK, n0, cols, vLoadScale);
-          // Only blocks crossing the first row's diagonal need the causal mask.
-          const masked = spec.causal && n0 + cols - 1 > m0 + diagonal;
+          // Only blocks crossing the causal diagonal or a window bound need the mask.
+          const masked = keys.blockNeedsMask(m0, mLast, n0, n0 + cols - 1);
 
           // -- compute qk --
           for (let r = 0; r < rows; r++) {
@@ -112,13 +125,14 @@ export function attentionForward(
               s[so + c] = (d0 + d1 + d2 + d3) * qkScale;
             }
           }
-          // -- score modifiers: bias, ALiBi, causal mask (one place) --
-          if (data.bias != null || data.alibiSlopes != null || masked) {
+          // -- score modifiers: soft-cap, bias, ALiBi, causal and window masks (one place) --
+          if (data.bias != null || data.alibiSlopes != null || masked || cap > 0) {
             for (let r = 0; r < rows; r++) {
               const i = m0 + r, so = r * BLOCK_N;
               for (let c = 0; c < cols; c++) {
                 const j = n0 + c;
-                if (masked && j > i + diagonal) {
+                if (cap > 0) s[so + c] = cap * Math.tanh(s[so + c] / cap);
+                if (masked && !keys.visible(i, j)) {
                   s[so + c] = -Infinity;
                   continue;
                 }
@@ -141,8 +155,11 @@ export function attentionForward(
             for (let c = 0; c < cols; c++) {
               const p = Math.exp(s[so + c] - shift);
               rowSum += p;
-              if (half) pv[so + c] = roundToHalf(p);
               s[so + c] = pTable ? pTable[fp8Encode(p * spec.pScale, pFormat!)] : p;
+              if (pv !== s) {
+                const z = dropout && !dropoutKeeps(spec.dropoutSeed, spec.dropoutThreshold, b, h, m0 + r, n0 + c) ? 0 : dropout ? keptScale : 1;
+                pv[so + c] = (half ? roundToHalf(p) : s[so + c]) * z;
+              }
             }
             let c = 0;
             for (; c + 3 < cols; c += 4) {
@@ -167,16 +184,21 @@ export function attentionForward(
         const accScale = full ? vd / (spec.pScale > 0 ? spec.pScale : 1) : 1;
         const outScale = spec.oScale > 0 ? 1 / spec.oScale : 1;
         const [osB, osS, osH] = spec.oStrides;
+        const sink = data.sinks ? data.sinks[h] : -Infinity;
         for (let r = 0; r < rows; r++) {
           const i = m0 + r;
           const base = (startQ + i) * osS + b * osB + h * osH;
-          const l = lI[r];
+          // -- the sink: one more key, score sink_h, no value --
+          const m = Math.max(mI[r], sink);
+          const shift = m === -Infinity ? 0 : m;
+          const keysWeight = Math.exp(mI[r] - shift);
+          const l = lI[r] * keysWeight + Math.exp(sink - shift);
           for (let d = 0; d < D; d++) {
-            out[base + d] = l === 0 ? 0 : acc[r * D + d] * accScale / l * outScale;
+            out[base + d] = l === 0 ? 0 : acc[r * D + d] * keysWeight * accScale / l * outScale;
           }
           if (lse != null) {
             const [lsB, lsS, lsH] = spec.lseStrides;
-            lse[(startQ + i) * lsS + b * lsB + h * lsH] = l === 0 ? -Infinity : mI[r] + Math.log(l);
+            lse[(startQ + i) * lsS + b * lsB + h * lsH] = l === 0 ? -Infinity : m + Math.log(l);
           }
         }
       }

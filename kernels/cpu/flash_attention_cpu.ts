@@ -23,6 +23,7 @@ export function flashAttentionCpu(args: {
     v: valuesOf(backend, inputs.v),
     bias: optionalValues(backend, inputs.bias),
     alibiSlopes: optionalValues(backend, inputs.alibiSlopes),
+    sinks: optionalValues(backend, inputs.sinks),
     cuSeqlensQ: optionalValues(backend, inputs.cuSeqlensQ),
     cuSeqlensK: optionalValues(backend, inputs.cuSeqlensK),
     qDescale: optionalValues(backend, inputs.qDescale),

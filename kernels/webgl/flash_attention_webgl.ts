@@ -123,6 +123,7 @@ export function flashAttentionWebGL(args: {
   const rowAux = [
     ...(spec.varlen ? [inputs.cuSeqlensQ!, inputs.cuSeqlensK!] : []),
     ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : []),
+    ...(spec.sinks ? [inputs.sinks!] : []),
   ].map(t => flatView(backend, t, temps));
   const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded), rowAux));
   const bias = spec.bias === 'matrix' ? denseCopy(backend, inputs.bias!, 'the bias', temps) : null;
@@ -134,8 +135,9 @@ export function flashAttentionWebGL(args: {
     const j0 = block * geo.blockN, first = block === 0;
     const scores = runMultiOutputProgram(
         backend, scoresProgram(spec, geo, j0, bias?.layout ?? null), [q, k, rowInfo, ...(bias ? [bias.info] : [])]);
-    const newStats = runMultiOutputProgram(backend, rowStatsProgram(geo, first), [...scores, ...(stats ?? scores.slice(0, 2))]);
-    const probs = runMultiOutputProgram(backend, probsProgram(spec, geo), [...scores, ...newStats]);
+    const newStats = runMultiOutputProgram(
+        backend, rowStatsProgram(spec, geo, first), [...scores, ...(stats ?? scores.slice(0, 2)), ...(spec.sinks ? [rowInfo] : [])]);
+    const probs = runMultiOutputProgram(backend, probsProgram(spec, geo, j0), [...scores, ...newStats]);
     // The first block reads no previous state: its slots are filled with textures of the right kind.
     const newAcc = runMultiOutputProgram(
         backend, accumulateProgram(spec, geo, j0, first),

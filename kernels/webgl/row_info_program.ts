@@ -1,6 +1,7 @@
 /**
- * Prep pass: one texel per row pair, (lenQ, lenK, ALiBi slope · log2(e), 0), the per-sequence
- * facts the block passes need (lengths from cuSeqlens for varlen, else Sq and Sk).
+ * Prep pass: one texel per row pair, (lenQ, lenK, ALiBi slope · log2(e), sink · log2(e)), the per-sequence
+ * and per-head facts the block passes need (lengths from cuSeqlens for varlen, else Sq and Sk; the sink
+ * -inf without sinks).
  */
 import type {FlashAttentionSpec} from '../../src/spec';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
@@ -10,9 +11,10 @@ export function rowInfoProgram(spec: FlashAttentionSpec, layout: TexelLayout, se
   const inputs: string[] = [];
   if (spec.varlen) inputs.push('cuQ', 'cuK');
   if (spec.alibi !== 'none') inputs.push('slopes');
+  if (spec.sinks) inputs.push('sinks');
   return {
     name: 'RowInfo',
-    key: `${spec.varlen ? 'varlen' : 'dense'}|alibi=${spec.alibi !== 'none'}`,
+    key: `${spec.varlen ? 'varlen' : 'dense'}|alibi=${spec.alibi !== 'none'}|sinks=${spec.sinks}`,
     inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(layout),
     uniforms: [
       outGeoUniform(layout),
@@ -29,7 +31,8 @@ void main() {
   int bh = 2 * o.x / seqPadded, b = bh / heads, h = bh - b * heads;
   ${spec.varlen ? `vec2 seqLens = vec2(getCuQ(b + 1) - getCuQ(b), getCuK(b + 1) - getCuK(b));` : `vec2 seqLens = vec2(lens);`}
   float slope = ${spec.alibi !== 'none' ? 'getSlopes(b * slopeBatchStride + h) * 1.4426950408889634' : '0.0'};
-  setOutput(vec4(seqLens, slope, 0.0));
+  float sink = ${spec.sinks ? 'getSinks(h) * 1.4426950408889634' : '-FA_INF'};
+  setOutput(vec4(seqLens, slope, sink));
 }
 `,
   };

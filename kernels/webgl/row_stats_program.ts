@@ -3,20 +3,25 @@
  * (m, l):  m_ij = max(m_i, rowmax S);  l_i = l_i · exp2(m_i - m_ij) + rowsum exp2(S - m_ij).
  * One fragment = a row quad; it writes two targets, (m_r, m_r+1, l_r, l_r+1) for each row pair.
  * A NaN or +inf score makes the row's m and l NaN (nanRows), so its output and LSE are NaN, as in the reference.
+ * The first block starts from m = -inf, l = 0, or with sinks from the sink as a key without value:
+ * m = sink_h · log2 e, l = 1 (rowInfo.w), so every later step, the output and the LSE include it.
  */
+import type {FlashAttentionSpec} from '../../src/spec';
 import {SHIFT_GLSL, unrolledLoop} from './block_common';
 import type {Geometry} from './geometry';
 import {geoUniform, layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL} from './texel_layout';
 import type {ProgramDef} from './webgl_program';
 
-export function rowStatsProgram(geo: Geometry, first: boolean): ProgramDef {
+export function rowStatsProgram(spec: FlashAttentionSpec, geo: Geometry, first: boolean): ProgramDef {
   return {
-    name: 'RowStats', key: '',
-    inputs: ['s0', 's1', 's2', 's3', 'prev0', 'prev1'], packedInputs: true, packedOutput: true, outputs: 2,
+    name: 'RowStats', key: `sinks=${spec.sinks}`,
+    inputs: ['s0', 's1', 's2', 's3', 'prev0', 'prev1', ...(spec.sinks ? ['rowInfo'] : [])],
+    packedInputs: true, packedOutput: true, outputs: 2,
     outputShape: layoutShape(geo.quadStats),
     uniforms: [
       outGeoUniform(geo.quadStats), geoUniform('s', geo.quadBlock), geoUniform('prev', geo.quadStats),
       {name: 'first', type: 'int', value: first ? 1 : 0},
+      ...(spec.sinks ? [geoUniform('rowInfo', geo.rowStats)] : []),
     ],
     body: `
 ${OUTPUT_TEXEL_GLSL}
@@ -42,10 +47,13 @@ vec2 rowMax(vec4 mx, vec2 before) {
 void main() {
   ivec2 o = outputTexel();
   if (o.x < 0) { setOutputs(vec4(0.0), vec4(0.0)); return; }
-  vec4 start = vec4(-FA_INF, -FA_INF, 0.0, 0.0);
   ivec2 at = groupBase(prevGeo, o.x);
-  vec4 beforeA = first == 1 ? start : texelFetch(prev0, at, 0);
-  vec4 beforeB = first == 1 ? start : texelFetch(prev1, at, 0);
+  ${spec.sinks ? `float sinkA = texelFetch(rowInfo, groupBase(rowInfoGeo, 2 * o.x), 0).w;
+  float sinkB = texelFetch(rowInfo, groupBase(rowInfoGeo, 2 * o.x + 1), 0).w;
+  vec4 startA = vec4(sinkA, sinkA, exp2(sinkA - shiftOf(vec2(sinkA)).xx));
+  vec4 startB = vec4(sinkB, sinkB, exp2(sinkB - shiftOf(vec2(sinkB)).xx));` : `vec4 startA = vec4(-FA_INF, -FA_INF, 0.0, 0.0), startB = startA;`}
+  vec4 beforeA = first == 1 ? startA : texelFetch(prev0, at, 0);
+  vec4 beforeB = first == 1 ? startB : texelFetch(prev1, at, 0);
   ivec2 base = groupBase(sGeo, o.x);
   vec4 mxA = vec4(-FA_INF), mxB = vec4(-FA_INF);
   uvec4 magA = uvec4(0u), magB = uvec4(0u);

@@ -5,22 +5,25 @@
  * row p is query row p / G of query head hk·G + p % G, so the G query heads sharing K/V read each K/V block
  * once (launch_plan.ts). For it:
  *   load the Q rows into workgroup memory; m_i = -inf, l_i = 0, acc = 0 (registers)
- *   for each block of BLOCK_N keys that some row of the block can see (causal: blocks entirely above
- *   the bottom-right diagonal are never loaded; split-KV: only this split's range of blocks):
+ *   for each block of BLOCK_N keys that some row of the block can see (causal, window: blocks entirely
+ *   above the bottom-right diagonal or outside the window are never loaded; split-KV: only this split's
+ *   range of those blocks):
  *     -- load K --          the K block staged in registers during the previous block → workgroup memory
  *                           (FP8 words decoded here, KV-only descale applied); then V's device reads are
  *                           issued into registers, to land while the block computes
  *     -- compute qk --      S = Q Kᵀ · qk_scale·log2(e), register tile RM × RN per thread
- *     -- score modifiers -- bias, ALiBi, and (only in blocks crossing a boundary) the causal /
- *                           sequence-end mask: one function, scoreModifier()
+ *     -- score modifiers -- soft-cap, bias, ALiBi, and (only in blocks crossing a boundary) the causal /
+ *                           window / sequence-end mask: one function, scoreModifier()
  *     -- online softmax --  m_ij = max(m_i, rowmax S) (partial maxima through workgroup memory);
  *                           P = exp2(S - m_ij), alpha = exp2(m_i - m_ij); l_i = l_i·alpha + rowsum P
  *                           (each thread keeps a partial l_i of its own keys); P → workgroup memory
- *                           (full FP8 with pScale: P goes through the FP8 grid first)
+ *                           (full FP8 with pScale: P goes through the FP8 grid first; dropout: P ·
+ *                           keep / (1 − rate), dropoutScale, for P·V only)
  *     -- load V --          staged V → workgroup memory; the next K block's device reads are issued
  *     -- acc += P V --      acc = acc·alpha + P V, register tile RM rows × DC vec4 columns (the P = 0
  *                           guard against 0 · NaN only in masked blocks)
- *   epilogue: l_i reduced across the row's threads; out = acc·accScale / l_i (· 1/oScale);
+ *   epilogue: l_i reduced across the row's threads; the sink joins as a key without value (absorbSink);
+ *             out = acc·accScale / l_i (· 1/oScale);
  *             lse = (m_i + log2 l_i)·ln 2; rows with no visible key give 0 and -inf. Split-KV: the
  *             unnormalized (acc, m_i, l_i) go to a partial record, merged by SplitMergeProgram.
  * Launch geometry: TM × TN threads (tile_config.ts); one workgroup per (split, row block, KV head, batch),
@@ -44,7 +47,7 @@ import {SIDE_INPUTS, SideInput} from './side_inputs_program';
 import {LaunchPlan, planKey} from './launch_plan';
 import {ROW_PAD_VEC4} from './tile_config';
 import {storeBlock} from './staging';
-import {codecs, decodeTables, describeBlock, descale, fillDecodeTables, pQuantizer, rowLoader, scoreModifier, stageRows} from './forward_snippets';
+import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -58,7 +61,7 @@ export function flashAttentionInputNames(spec: FlashAttentionSpec): string[] {
 /** The small inputs the kernel packs into `sideInputs` (side_inputs_program.ts), in SIDE_INPUTS order. */
 export function sideInputNames(spec: FlashAttentionSpec): SideInput[] {
   const present: Record<SideInput, boolean> = {
-    alibiSlopes: spec.alibi !== 'none', cuSeqlensQ: spec.varlen, cuSeqlensK: spec.varlen,
+    alibiSlopes: spec.alibi !== 'none', sinks: spec.sinks, cuSeqlensQ: spec.varlen, cuSeqlensK: spec.varlen,
     qDescale: spec.qDescaleKind === 'perHead', kDescale: spec.kDescaleKind === 'perHead',
     vDescale: spec.vDescaleKind === 'perHead',
   };
@@ -106,9 +109,10 @@ export function flashAttentionComponents(spec: FlashAttentionSpec, plan: {vec4Ro
 function epilogue(spec: FlashAttentionSpec, split: boolean): string {
   if (split) {
     return `
+    ${absorbSink(spec, 'm_i[r]', 'l', 'h', 'split == 0')}
     let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + h) * uniforms.seqlenQ + i) * uniforms.recordSize;
     for (var k = 0; k < DC; k++) {
-      let a = acc[r][k] * accScale;
+      let a = acc[r][k] * (accScale * keysWeight);
       let d = 4 * (tn + TN * k);
       for (var e = 0; e < 4; e++) {
         if (d + e < uniforms.headDim) { result[record + d + e] = a[e]; }
@@ -120,9 +124,10 @@ function epilogue(spec: FlashAttentionSpec, split: boolean): string {
     }`;
   }
   return `
+    ${absorbSink(spec, 'm_i[r]', 'l', 'h')}
     let oBase = (startQ + i) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
     for (var k = 0; k < DC; k++) {
-      let o = select(select(acc[r][k] * accScale / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0),
+      let o = select(select(acc[r][k] * (accScale * keysWeight) / l * uniforms.oScaleInv, vec4<f32>(0.0), l == 0.0),
                      vec4<f32>(uniforms.NAN), nanRow);
       let d = 4 * (tn + TN * k);
       for (var e = 0; e < 4; e++) {
@@ -173,8 +178,10 @@ ${rowLoader('v', spec.vFormat, plan.vec4Rows)}
 ${descale('q', spec)}
 ${descale('k', spec)}
 ${descale('v', spec)}
+${visibleKeys(spec)}
 ${scoreModifier(spec)}
 ${pQuantizer(spec)}
+${dropoutSnippet(spec)}
 
 ${describeBlock(spec)}
 fn main(index : i32) {
@@ -240,22 +247,17 @@ ${fillDecodeTables(spec)}
   var acc = array<array<vec4<f32>, DC>, RM>();
   for (var r = 0; r < RM; r++) { m_i[r] = -uniforms.INFINITY; }
 
-  // Keys past the last row's diagonal are invisible to the whole block: never loaded.
-  var kEnd = lenK;
-  if (CAUSAL) { kEnd = clamp((m0 + rows - 1) / G + 1 + diagonal, 0, lenK); }
-  var kBegin = 0;
-  ${split ? `// This split's share: a contiguous range of whole key blocks (possibly empty).
-  let perSplit = ((kEnd + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
-  kBegin = split * perSplit * BLOCK_N;
-  kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
+  // Keys outside what the block's rows see (causal diagonal, window) are never loaded.
+  let iFirst = m0 / G;
+  let iLast = (m0 + rows - 1) / G;${keyRange(split)}
   // K/V blocks travel device → registers (staged*) → workgroup memory, one stage ahead of their use.
   var stagedK = array<Raw_k, KV_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
   if (kBegin < kEnd) {${stageRows('k', 'kBegin')}
   }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    // Only blocks crossing the sequence ends or the first row's diagonal need the mask.
-    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
+    // Only blocks crossing the sequence ends, the causal diagonal or a window bound need the mask.
+    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || blockCrossesBounds(iFirst, iLast, n0, BLOCK_N, diagonal, lenK);
 
     // -- load K -- (its device reads were issued during the previous block's P·V)
     workgroupBarrier();
@@ -301,7 +303,7 @@ ${fillDecodeTables(spec)}
         let p = exp2(s[r][c] - shift);
         rowSum += p;
         let key = tn + TN * c;
-        pTile[row * BLOCK_N4 + key / 4][key % 4] = quantizeP(p);
+        pTile[row * BLOCK_N4 + key / 4][key % 4] = quantizeP(p)${spec.dropoutRate > 0 ? ' * dropoutScale(b, rowH[r], rowI[r], n0 + key)' : ''};
       }
       l_i[r] = l_i[r] * alpha + rowSum;
       m_i[r] = mNew;

@@ -6,6 +6,7 @@ import type {FlashAttentionSpec, Strides3} from '../../src/spec';
 import {SideInput, sideOffsetUniforms} from './side_inputs_program';
 import {BlockShape, LaunchPlan, queryBlocks} from './launch_plan';
 import {UniformField} from './uniforms';
+import {dropoutUniforms} from './forward_snippets';
 
 const LOG2E = Math.LOG2E;
 
@@ -33,6 +34,8 @@ export function flashAttentionUniforms(
     ...strides('o', spec.oStrides), ...strides('lse', spec.lseStrides), int('lseOffset', lseOffset),
     int('biasStrideB', bB), int('biasStrideH', bH), int('biasStrideI', bI), int('biasStrideJ', bJ),
     int('alibiBatchStride', spec.alibiBatchStride),
+    int('windowLeft', spec.windowLeft), int('windowRight', spec.windowRight),
+    float('softcapLog2', spec.softcap * LOG2E), ...dropoutUniforms(spec),
     // Scores live in log2 units: exp2(x · log2 e) = exp(x).
     float('qkScaleLog2', spec.softmaxScale * LOG2E),
     float('qDescale', spec.qDescale), float('kDescale', spec.kDescale), float('vDescale', spec.vDescale),

@@ -5,7 +5,7 @@
  * A tfjs program has one output buffer, so with returnLse the program writes the output followed by
  * the LSE into one buffer, which two CopyRangePrograms split into the two result tensors (the
  * intermediate is disposed; tf.memory() is unchanged). Without LSE the program's buffer is the output.
- * The small side inputs (ALiBi slopes, cuSeqlens, per-head descales) are first packed into one buffer
+ * The small side inputs (ALiBi slopes, sinks, cuSeqlens, per-head descales) are first packed into one buffer
  * (SideInputsProgram) so the main program stays within 8 storage buffers. Inputs are bound as flat
  * views; a zero-size input (e.g. Tk = 0 in varlen) is bound as a one-vec4 placeholder, since WebGPU
  * cannot bind an empty buffer.

@@ -4,10 +4,11 @@
  * are read and decoded, descales, the one score modifier, FP8 codecs and decode tables, the staged K/V
  * reads and the workgroup's block description.
  */
-import {FlashAttentionSpec, Fp8Format} from '../../src/spec';
+import {FlashAttentionSpec, Fp8Format, hasWindow} from '../../src/spec';
 import {fp8CodecSnippet} from './fp8_wgsl';
 import {inputFormats} from './launch_plan';
 import {stageBlock} from './staging';
+import type {UniformField} from './uniforms';
 
 
 /**
@@ -49,24 +50,131 @@ export function descale(name: 'q'|'k'|'v', spec: FlashAttentionSpec): string {
   return `fn descale_${name}(head : i32) -> f32 { return ${read}; }`;
 }
 
-/** The one place where causal, sequence bounds, ALiBi and bias modify a score (log2 units). */
+/**
+ * The one place where causal, the sliding window, sequence bounds, the soft-cap, ALiBi and bias modify a
+ * score (log2 units). The soft-cap comes first, on the scaled dot product: in log2 units
+ * c·tanh(x / c) is c₂·tanh(x₂ / c₂) with c₂ = c·log2(e) (uniforms.softcapLog2).
+ */
 export function scoreModifier(spec: FlashAttentionSpec): string {
   const bias = spec.bias === 'matrix' ?
       `s = s + LOG2E * bias[ctx.biasBase + i * uniforms.biasStrideI + j * uniforms.biasStrideJ];` : '';
   // ctx.slope is the ALiBi slope times log2(e).
   const alibi = spec.alibi !== 'none' ? `s = s - ctx.slope * f32(abs(i + ctx.diagonal - j));` : '';
+  const softcap = spec.softcap > 0 ? `s = uniforms.softcapLog2 * tanhOf(s / uniforms.softcapLog2);` : '';
+  const window = hasWindow(spec) ? ' || j < firstVisibleKey(i, ctx.diagonal) || j >= visibleKeyEnd(i, ctx.diagonal, ctx.lenK)' : '';
   return `
 struct ScoreContext { diagonal : i32, lenQ : i32, lenK : i32, slope : f32, biasBase : i32, }
-
+${spec.softcap > 0 ? TANH_WGSL : ''}
 fn scoreModifier(score : f32, i : i32, j : i32, ctx : ScoreContext, masked : bool) -> f32 {
-  if (masked && (j >= ctx.lenK || i >= ctx.lenQ || (CAUSAL && j > i + ctx.diagonal))) {
+  if (masked && (j >= ctx.lenK || i >= ctx.lenQ || (CAUSAL && j > i + ctx.diagonal)${window})) {
     return -uniforms.INFINITY;
   }
   var s = score;
+  ${softcap}
   ${bias}
   ${alibi}
   return s;
 }`;
+}
+
+/**
+ * tanh from one exp2 of −2|x|, so it never overflows (a tanh built from exp(x) gives inf / inf = NaN past
+ * |x| ≈ 44 on some drivers); NaN stays NaN. Absolute error a few 1e-8, far below the score's rounding.
+ */
+export const TANH_WGSL = `
+fn tanhOf(x : f32) -> f32 {
+  let t = exp2(-2.0 * LOG2E * abs(x));
+  return sign(x) * (1.0 - t) / (1.0 + t);
+}`;
+
+/**
+ * Keys query row i sees (SPEC.md): lo(i) = i + diagonal − windowLeft .. hi(i) = i + diagonal (causal) or
+ * i + diagonal + windowRight, as [firstVisibleKey, visibleKeyEnd) clamped to [0, lenK); −1 = unbounded.
+ * Needs CAUSAL. Both bounds rise with i, so a row block sees keys firstVisibleKey(first row) ..
+ * visibleKeyEnd(last row), and a key block needs the mask only where it crosses one of them.
+ */
+export function visibleKeys(spec: FlashAttentionSpec): string {
+  const window = hasWindow(spec);
+  const first = window ? 'select(0, max(0, i + diagonal - uniforms.windowLeft), uniforms.windowLeft >= 0)' : '0';
+  const right = window ? `select(lenK, clamp(i + diagonal + uniforms.windowRight + 1, 0, lenK), uniforms.windowRight >= 0)` : 'lenK';
+  return `
+fn firstVisibleKey(i : i32, diagonal : i32) -> i32 { return ${first}; }
+fn visibleKeyEnd(i : i32, diagonal : i32, lenK : i32) -> i32 {
+  if (CAUSAL) { return clamp(i + diagonal + 1, 0, lenK); }
+  return ${right};
+}
+/** The first query row whose keys reach key j (hi(i) >= j), 0 when the right side is unbounded. */
+fn firstRowReaching(j : i32, diagonal : i32) -> i32 {
+  if (CAUSAL) { return max(0, j - diagonal); }
+  return ${window ? 'select(0, max(0, j - diagonal - uniforms.windowRight), uniforms.windowRight >= 0)' : '0'};
+}
+/** One past the last query row whose keys start at or before key j (lo(i) <= j), within lenQ. */
+fn rowEndReaching(j : i32, diagonal : i32, lenQ : i32) -> i32 {
+  return ${window ? 'select(lenQ, clamp(j - diagonal + uniforms.windowLeft + 1, 0, lenQ), uniforms.windowLeft >= 0)' : 'lenQ'};
+}
+/** Whether key block n0 .. n0 + BLOCK_N - 1 holds a key that some row of iFirst .. iLast must not see. */
+fn blockCrossesBounds(iFirst : i32, iLast : i32, n0 : i32, blockN : i32, diagonal : i32, lenK : i32) -> bool {
+  return n0 < firstVisibleKey(iLast, diagonal) || n0 + blockN > visibleKeyEnd(iFirst, diagonal, lenK);
+}`;
+}
+
+/**
+ * WGSL statements: this workgroup's key range [kBegin, kEnd) for query rows iFirst .. iLast: the keys any
+ * of them sees, from a BLOCK_N-aligned first block; split-KV: this split's share of those blocks
+ * (a contiguous, possibly empty, run of whole key blocks).
+ */
+export function keyRange(split: boolean): string {
+  return `
+  var kEnd = visibleKeyEnd(iLast, diagonal, lenK);
+  var kBegin = (firstVisibleKey(iFirst, diagonal) / BLOCK_N) * BLOCK_N;
+  ${split ? `let perSplit = (max(0, kEnd - kBegin + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
+  kBegin = kBegin + split * perSplit * BLOCK_N;
+  kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}`;
+}
+
+/**
+ * The sink joins a finished row as one more key of score sink_h (log2 units) and no value: with
+ * M = max(m, sink), the keys' acc and l are weighted by 2^(m − M) and l gains 2^(sink − M). WGSL statements
+ * for the epilogue: declare keysWeight (1 without sinks) and update m and l in place. Split-KV: only split 0
+ * takes the sink into its partial (\`onlyIf\`), so the merge sees it once, as a key of that split.
+ */
+export function absorbSink(spec: FlashAttentionSpec, m: string, l: string, h: string, onlyIf = 'true'): string {
+  if (!spec.sinks) return 'let keysWeight = 1.0;';
+  return `let sinkLog2 = select(-uniforms.INFINITY, LOG2E * bitcast<f32>(sideInputs[uniforms.sinksOffset + ${h}]), ${onlyIf});
+    let mWithSink = max(${m}, sinkLog2);
+    let sinkShift = select(mWithSink, 0.0, mWithSink == -uniforms.INFINITY);
+    let keysWeight = exp2(${m} - sinkShift);
+    ${l} = ${l} * keysWeight + exp2(sinkLog2 - sinkShift);
+    ${m} = mWithSink;`;
+}
+
+/**
+ * dropoutScale(b, h, i, j): Z_ij = keep / (1 − rate) of attention dropout, keep from the counter-based hash
+ * of src/dropout.ts in the same u32 arithmetic (so cpu and every GPU kernel agree bit for bit); 1 without
+ * dropout. Shared by both forwards and the backward passes (uniforms dropoutSeed, dropoutThreshold,
+ * dropoutKeptScale).
+ */
+export function dropoutSnippet(spec: FlashAttentionSpec): string {
+  if (spec.dropoutRate <= 0) return 'fn dropoutScale(b : i32, h : i32, i : i32, j : i32) -> f32 { return 1.0; }';
+  return `
+fn lowbias32(v : u32) -> u32 {
+  var x = v;
+  x ^= x >> 16u; x *= 0x7feb352du; x ^= x >> 15u; x *= 0x846ca68bu; x ^= x >> 16u;
+  return x;
+}
+fn dropoutScale(b : i32, h : i32, i : i32, j : i32) -> f32 {
+  let x = lowbias32(lowbias32(lowbias32(lowbias32(uniforms.dropoutSeed ^ u32(b)) ^ u32(h)) ^ u32(i)) ^ u32(j));
+  return select(0.0, uniforms.dropoutKeptScale, x >= uniforms.dropoutThreshold);
+}`;
+}
+
+/** The dropout uniforms (see dropoutSnippet), for every program that includes it. */
+export function dropoutUniforms(spec: FlashAttentionSpec): UniformField[] {
+  return [
+    {name: 'dropoutSeed', type: 'u32', value: spec.dropoutSeed},
+    {name: 'dropoutThreshold', type: 'u32', value: spec.dropoutThreshold},
+    {name: 'dropoutKeptScale', type: 'f32', value: 1 / (1 - spec.dropoutRate)},
+  ];
 }
 
 /** P as P·V sees it: through the FP8 grid (vLLM's quant_fp8(p, p_scale)) in full mode with pScale. */

@@ -3,7 +3,8 @@
  * (acc_s unnormalized, m_s in log2 units, l_s) of the main pass combine as
  *   M = max_s m_s,  L = Σ_s 2^(m_s − M) l_s,  O = Σ_s 2^(m_s − M) acc_s / L,  LSE = (M + log2 L) · ln 2,
  * the same rescaling the online softmax applies between key blocks. Rows no key reached (L = 0) give 0
- * and LSE −inf, as in the main pass. One invocation per output element (b, h, i, d); the one with d = 0
+ * and LSE −inf, as in the main pass. A sink is already in split 0's partial (forward_snippets.ts absorbSink),
+ * so it joins the merge once, as one more key of that split. One invocation per output element (b, h, i, d); the one with d = 0
  * also writes the LSE. Output layout and uniforms are the main pass's (flash_attention_uniforms.ts), so
  * the webgpu kernel treats this program's buffer exactly as the unsplit program's.
  */

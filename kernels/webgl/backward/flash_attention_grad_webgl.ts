@@ -47,6 +47,7 @@ import {flatView} from '../webgl_inputs';
 import {requireWebGL2Float32, runProgram} from '../webgl_program';
 import {dBiasProgram} from './dbias_program';
 import {dkvProgram} from './dkv_program';
+import {droppedProbsProgram} from './dropped_probs_program';
 import {dqProgram} from './dq_program';
 import {dScoresProgram} from './dscores_program';
 import {gradGeometry, GradGeometry} from './grad_geometry';
@@ -93,7 +94,8 @@ function flashAttentionGradWebGL(args: {
   const k = keep(packRows(backend, spec, geo, inputs.k, 'k', spec.kStrides, 1, cuK, temps));
   const v = keep(packRows(backend, spec, geo, inputs.v, 'k', spec.vStrides, 1, cuK, temps));
   const dout = keep(packRows(backend, spec, geo, inputs.dOutput, 'q', spec.oStrides, 1, cuQ, temps));
-  const rowAux = [...(spec.varlen ? [cuQ!, cuK!] : []), ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : [])];
+  const rowAux = [...(spec.varlen ? [cuQ!, cuK!] : []), ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : []),
+                  ...(spec.sinks ? [inputs.sinks!] : [])];
   const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded),
                                   rowAux.map(t => flatView(backend, t, temps))));
   const statsInputs = [inputs.output, inputs.dOutput, inputs.lse, ...(inputs.dLse ? [inputs.dLse] : []), ...(cuQ ? [cuQ] : [])];
@@ -109,12 +111,21 @@ function flashAttentionGradWebGL(args: {
     const j0 = block * geo.blockN, first = block === 0;
     const probs = runProgram(backend, gradProbsProgram(spec, geo, j0, bias?.layout ?? null),
                              [q, k, rowInfo, stats, ...(bias ? [bias.info] : [])]);
-    const dscores = runProgram(backend, dScoresProgram(spec, geo, j0), [probs, dout, v, stats, rowInfo]);
-    const newDkv = runProgram(backend, dkvProgram(spec, geo, j0, first), [probs, dscores, q, dout, rowInfo, dkv ?? q]);
-    const newDq = runProgram(backend, dqProgram(spec, geo, j0, first), [dscores, k, rowInfo, dq ?? q]);
+    // dS for bias and ALiBi; under a soft-cap dQ and dK take dS through the cap (dsQK), a pass of its own
+    // only when bias or ALiBi also need the plain dS.
+    const cap = spec.softcap > 0, plainNeeded = !cap || bias != null || spec.alibi !== 'none';
+    const dsInputs = [probs, dout, v, stats, rowInfo];
+    const dscores = plainNeeded ? runProgram(backend, dScoresProgram(spec, geo, j0, false), dsInputs) : null;
+    const dsQK = cap ? runProgram(backend, dScoresProgram(spec, geo, j0, true), [...dsInputs, q, k]) : dscores!;
+    const separateSlopeScores = cap && spec.alibi !== 'none';
+    // Dropout: dV takes P ∘ Z (the forward's mask, regenerated), dS the plain P.
+    const probsForDv = spec.dropoutRate > 0 ? runProgram(backend, droppedProbsProgram(spec, geo, j0), [probs]) : probs;
+    const newDkv = runProgram(backend, dkvProgram(spec, geo, j0, first), [probsForDv, dsQK, q, dout, rowInfo, dkv ?? q]);
+    const newDq = runProgram(backend, dqProgram(spec, geo, j0, first, separateSlopeScores),
+                             [dsQK, k, rowInfo, dq ?? q, ...(separateSlopeScores ? [dscores!] : [])]);
     const newDBias: TensorInfo|null = dBiasLayout ?
-        runProgram(backend, dBiasProgram(spec, geo, dBiasLayout, biasSize, j0, first), [dscores, dBias ?? dscores]) : null;
-    for (const t of [probs, dscores, dkv, dq, dBias]) if (t) backend.disposeIntermediateTensorInfo(t);
+        runProgram(backend, dBiasProgram(spec, geo, dBiasLayout, biasSize, j0, first), [dscores!, dBias ?? dscores!]) : null;
+    for (const t of new Set([probs, probsForDv, dscores, dsQK, dkv, dq, dBias])) if (t) backend.disposeIntermediateTensorInfo(t);
     dkv = newDkv;
     dq = newDq;
     dBias = newDBias;

@@ -1,12 +1,13 @@
 /**
  * Block pass 1 of the backward, -- recompute P --: for one block of BLOCK_N keys,
- *   S = Q̃ Kᵀ (log2 units: Q̃ carries softmaxScale · log2 e) + bias · log2 e − slope · log2 e · |i + Sk − Sq − j|
- *   P = exp2(S − lse_i · log2 e)       (the forward's final softmax, from the LSE it saved)
- * masked (causal bottom-right, sequence ends, a row with no visible key: lse = -inf) to exactly 0.
+ *   S = cap(Q̃ Kᵀ) (log2 units: Q̃ carries softmaxScale · log2 e; cap = the soft-cap, else identity)
+ *       + bias · log2 e − slope · log2 e · |i + Sk − Sq − j|
+ *   P = exp2(S − lse_i · log2 e)       (the forward's final softmax, from the LSE it saved; it includes a sink)
+ * masked (causal bottom-right, window, sequence ends, a row with no visible key: lse = -inf) to exactly 0.
  * One fragment = a 2×2 texel [rows r, r+1 × keys j, j+1]; a texel no row can see is 0 without a fetch.
  */
-import type {FlashAttentionSpec} from '../../../src/spec';
-import {rowUniforms} from '../block_common';
+import {FlashAttentionSpec, hasWindow} from '../../../src/spec';
+import {rowUniforms, softcapGlsl, windowGlsl} from '../block_common';
 import {denseGlsl} from '../dense_copy_program';
 import {geoUniform, layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from '../texel_layout';
 import type {ProgramDef} from '../webgl_program';
@@ -18,7 +19,7 @@ export function gradProbsProgram(
   const bias = spec.bias === 'matrix', alibi = spec.alibi !== 'none';
   return {
     name: 'GradProbs',
-    key: `${spec.causal ? 'causal' : 'full'}|bias=${bias}|alibi=${alibi}`,
+    key: `${spec.causal ? 'causal' : 'full'}|bias=${bias}|alibi=${alibi}|window=${hasWindow(spec)}|softcap=${spec.softcap > 0}`,
     inputs: ['q', 'k', 'rowInfo', 'stats', ...(bias ? ['bias'] : [])],
     packedInputs: true, packedOutput: true, outputShape: layoutShape(geo.block),
     uniforms: [
@@ -28,8 +29,9 @@ export function gradProbsProgram(
     ],
     body: `
 ${OUTPUT_TEXEL_GLSL}
-${gradRowGlsl(spec.causal)}
+${gradRowGlsl(spec)}
 ${bias ? denseGlsl('bias') : ''}
+${softcapGlsl(spec)}
 
 void main() {
   ivec2 o = outputTexel();
@@ -40,11 +42,11 @@ void main() {
   // -- masks: key j visible to row i iff j < lenK, (causal) j <= i + lenK - lenQ, and the row saw a key --
   int end0 = row.i < row.lenQ && lse2.x != -FA_INF ? row.lenK : 0;
   int end1 = row.i + 1 < row.lenQ && lse2.y != -FA_INF ? row.lenK : 0;
-  ${spec.causal ? `int diagonal = row.lenK - row.lenQ;
-  end0 = min(end0, row.i + 1 + diagonal);
-  end1 = min(end1, row.i + 2 + diagonal);` : ''}
+  ivec2 ends = ivec2(end0, end1), starts = ivec2(0), pairRows = ivec2(row.i, row.i + 1);
+  ${spec.causal ? 'ends = min(ends, pairRows + 1 + row.lenK - row.lenQ);' : ''}
+  ${windowGlsl(spec, 'starts', 'ends', 'pairRows', '(row.lenK - row.lenQ)')}
   ivec4 keys = ivec4(j, j + 1, j, j + 1);
-  bvec4 visible = lessThan(keys, ivec4(end0, end0, end1, end1));
+  bvec4 visible = bvec4(ivec4(lessThan(keys, ends.xxyy)) * ivec4(greaterThanEqual(keys, starts.xxyy)));
   if (!any(visible)) { setOutput(vec4(0.0)); return; }
 
   // -- S = Q̃ Kᵀ --
@@ -54,6 +56,7 @@ void main() {
   ${pairDotGlsl('s', 'q', 'qBase', 'k', 'kBase')}
 
   // -- score modifiers --
+  ${spec.softcap > 0 ? 'for (int c = 0; c < 4; c++) s[c] = capScore(s[c]);' : ''}
   ivec4 rows = ivec4(row.i, row.i, row.i + 1, row.i + 1);
   ${bias ? `for (int c = 0; c < 4; c++) {
     if (visible[c]) {

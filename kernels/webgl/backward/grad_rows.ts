@@ -3,7 +3,7 @@
  * (b, h, i), its sequence lengths, ALiBi slope, the first key pair of its kv head and the end of
  * the keys either row can see, and the row pair × key pair dot products over D.
  */
-import type {FlashAttentionSpec} from '../../../src/spec';
+import {FlashAttentionSpec, hasWindow} from '../../../src/spec';
 import {rowUniforms, unrolledLoop} from '../block_common';
 import {geoUniform, outGeoUniform, TexelLayout} from '../texel_layout';
 import type {Uniform} from '../webgl_program';
@@ -35,13 +35,15 @@ export function pairDotGlsl(result: string, a: string, aBase: string, b: string,
 }
 
 /**
- * GLSL: struct Row {b, h, i, lenQ, lenK, slope, kvPair0, keyEnd} of row pair rp (rows i, i+1):
- * keyEnd bounds the keys either row sees (sequence end, causal diagonal of the lower row); 0 for
- * padding rows. rowInfo holds (lenQ, lenK, slope · log2 e) per row pair (../row_info_program.ts).
+ * GLSL: struct Row {b, h, i, lenQ, lenK, slope, kvPair0, keyStart, keyEnd} of row pair rp (rows i, i+1):
+ * keyStart .. keyEnd bound the keys either row sees (the upper row's window start; sequence end, causal
+ * diagonal or window end of the lower row); keyEnd 0 for padding rows. rowInfo holds (lenQ, lenK,
+ * slope · log2 e, sink · log2 e) per row pair (../row_info_program.ts).
  */
-export function gradRowGlsl(causal: boolean): string {
+export function gradRowGlsl(spec: FlashAttentionSpec): string {
+  const window = hasWindow(spec);
   return `
-struct Row { int b; int h; int i; int lenQ; int lenK; float slope; int kvPair0; int keyEnd; };
+struct Row { int b; int h; int i; int lenQ; int lenK; float slope; int kvPair0; int keyStart; int keyEnd; };
 
 Row rowOf(int rp) {
   Row row;
@@ -55,7 +57,10 @@ Row rowOf(int rp) {
   row.slope = info.z;
   row.kvPair0 = (row.b * heads.y + row.h / heads.z) * (padded.y / 2);
   row.keyEnd = row.i < row.lenQ ? row.lenK : 0;
-  ${causal ? 'row.keyEnd = min(row.keyEnd, row.i + 2 + row.lenK - row.lenQ);' : ''}
+  row.keyStart = 0;
+  ${spec.causal ? 'row.keyEnd = min(row.keyEnd, row.i + 2 + row.lenK - row.lenQ);' : ''}
+  ${window ? `if (window.y >= 0) { row.keyEnd = max(min(row.keyEnd, row.i + 2 + row.lenK - row.lenQ + window.y), 0); }
+  if (window.x >= 0) { row.keyStart = max(row.i + row.lenK - row.lenQ - window.x, 0); }` : ''}
   return row;
 }
 `;

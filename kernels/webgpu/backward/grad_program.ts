@@ -1,13 +1,14 @@
 /**
  * FlashAttention-2 backward, the two main WGSL passes (semantics: kernels/cpu/attention_backward_loop.ts).
- * Both recompute, block by block, S = Q Kᵀ·scale (+ bias, ALiBi, causal / sequence mask), P = exp(S − lse_i),
- * dP = dO Vᵀ and dS = P ∘ (dP − D_i) (D_i from the stats pass, small_programs.ts); neither ever holds more than
+ * Both recompute, block by block, S = Q Kᵀ·scale (soft-cap, + bias, ALiBi, causal / window / sequence mask),
+ * P = exp(S − lse_i) (the LSE includes a sink: nothing more to do for it here), dP = dO Vᵀ and
+ * dS = P ∘ (dP − D_i); under a soft-cap dQ and dK take dS·(1 − tanh²), the chain rule through the cap (D_i from the stats pass, small_programs.ts); neither ever holds more than
  * one BLOCK_M × BLOCK_N tile of it. WebGPU has no float atomics, so dQ gets its own pass (FA2's clean split):
  *
  * dK/dV pass ('dkdv'): one workgroup per (batch b, kv head g, block of BLOCK_N keys):
  *   K_j, V_j → workgroup memory; dK_j = dV_j = 0 (registers)
  *   for each query head h of the group (GQA/MQA: summed here), each block of BLOCK_M rows that can see a key
- *   of the block (causal: blocks entirely above the bottom-right diagonal are skipped):
+ *   of the block (causal, window: row blocks that see no key of the block are skipped):
  *     Q_i, dO_i, lse_i, D_i → workgroup memory; recompute P and dS (register tile)
  *     P → workgroup memory;  dV_j += Pᵀ dO_i
  *     dS → workgroup memory; dK_j += dSᵀ Q_i
@@ -26,6 +27,7 @@
  * Compile-time: the pass, kernelKey(spec) and the tiles; everything else is a uniform (grad_uniforms.ts).
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
+import {dropoutSnippet, TANH_WGSL, visibleKeys} from '../forward_snippets';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {stageBlock, storeBlock} from '../staging';
@@ -56,8 +58,13 @@ export function gradRowLoader(name: string): string {
 }`;
 }
 
-/** The score of (i, j) in log2 units, before the LSE: the one place bias and ALiBi enter (as in the forward). */
+/**
+ * The score of (i, j) in log2 units, before the LSE: the one place the soft-cap, bias and ALiBi enter (as in
+ * the forward), and which keys are visible (visibleKeys). capSlope(dotQK) = d capped / d scaled dot = 1 − tanh².
+ */
 export function gradScoreSnippet(spec: FlashAttentionSpec): string {
+  const cap = spec.softcap > 0;
+  const softcap = cap ? 's = uniforms.softcapLog2 * tanhOf(s / uniforms.softcapLog2);' : '';
   const bias = spec.bias === 'matrix' ?
       's = s + LOG2E * bias[biasBase + i * uniforms.biasStrideI + j * uniforms.biasStrideJ];' : '';
   const alibi = spec.alibi !== 'none' ? 's = s - slopeLog2 * f32(abs(i + diagonal - j));' : '';
@@ -65,11 +72,22 @@ export function gradScoreSnippet(spec: FlashAttentionSpec): string {
 var<private> biasBase : i32;
 var<private> slopeLog2 : f32;
 var<private> diagonal : i32;
+const CAUSAL : bool = ${spec.causal};
+${visibleKeys(spec)}
+${cap ? TANH_WGSL : ''}
+${dropoutSnippet(spec)}
 fn scoreLog2(dotQK : f32, i : i32, j : i32) -> f32 {
   var s = dotQK * uniforms.scaleLog2;
+  ${softcap}
   ${bias}
   ${alibi}
   return s;
+}
+fn isVisible(i : i32, j : i32, lenK : i32) -> bool {
+  return j >= firstVisibleKey(i, diagonal) && j < visibleKeyEnd(i, diagonal, lenK);
+}
+fn capSlope(dotQK : f32) -> f32 {
+  ${cap ? 'let t = tanhOf(dotQK * uniforms.scaleLog2 / uniforms.softcapLog2); return 1.0 - t * t;' : 'return 1.0;'}
 }`;
 }
 
@@ -218,13 +236,17 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
       let di = deltaRow[row];
       for (var c = 0; c < RNS; c++) {
         let j = n0 + sn + 16 * c;
-        var visible = j < lenK && lse2 != -uniforms.INFINITY;
-        if (CAUSAL) { visible = visible && j <= i + diagonal; }
+        let visible = lse2 != -uniforms.INFINITY && isVisible(i, j, lenK);
         var p = 0.0;
         if (visible) { p = exp2(scoreLog2(s[a][c], i, j) - lse2); }
-        s[a][c] = p;
-        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);
+        let dotQK = s[a][c];
+        ${spec.dropoutRate > 0 ? `// dropout: P V took P ∘ Z, so dV does, and dP = Z ∘ (dO Vᵀ)
+        let z = dropoutScale(b, h, i, j);
+        s[a][c] = p * z;
+        dp[a][c] = select(0.0, p * (z * dp[a][c] - di), p != 0.0);` : `s[a][c] = p;
+        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);`}
         ${!dkdv && hasAlibi ? 'slopeAcc -= dp[a][c] * f32(abs(i + diagonal - j));' : ''}
+        ${spec.softcap > 0 ? 'dp[a][c] *= capSlope(dotQK);  // dS through the cap, for dQ and dK' : ''}
       }
     }`;
   const storeTile = (what: string) => `
@@ -295,14 +317,14 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
 
   var dk = array<array<vec4<f32>, DC>, RA>();
   var dv = array<array<vec4<f32>, DC>, RA>();
-  // Causal: rows i with i + diagonal >= n0 see some key of the block. (Control flow reads only
-  // workgroup-uniform values: private variables would fail WGSL's uniformity analysis.)
-  var mStart = 0;
-  if (CAUSAL) { mStart = (max(0, n0 - (lenK - lenQ)) / BLOCK_M) * BLOCK_M; }
+  // Causal / window: only rows firstRowReaching(n0) .. rowEndReaching(last key) see some key of the block.
+  // (Control flow reads only workgroup-uniform values: private variables would fail WGSL's uniformity analysis.)
+  let mStart = (firstRowReaching(n0, lenK - lenQ) / BLOCK_M) * BLOCK_M;
+  let mEnd = rowEndReaching(min(n0 + BLOCK_N, lenK) - 1, lenK - lenQ, lenQ);
   // The iterations run over (query head h of the group, row block m0) in order; stageNext stages the
   // streamed block (Q_i, dO_i when in workgroup memory, lse_i, D_i) of iteration (stageH, stageM).
   let hEnd = (g + 1) * uniforms.groupSize;
-  if (mStart < lenQ) {
+  if (mStart < mEnd) {
     let stageH = g * uniforms.groupSize;
     let stageM = mStart;${stageNext}
   }
@@ -310,7 +332,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
     let h = g * uniforms.groupSize + hh;
     ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
     ${hasAlibi ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : ''}
-    for (var m0 = mStart; m0 < lenQ; m0 += BLOCK_M) {
+    for (var m0 = mStart; m0 < mEnd; m0 += BLOCK_M) {
       qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
       dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
       rowsQ = min(BLOCK_M, lenQ - m0);
@@ -321,7 +343,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
       {
         var stageH = h;
         var stageM = m0 + BLOCK_M;
-        if (stageM >= lenQ) { stageH = h + 1; stageM = mStart; }
+        if (stageM >= mEnd) { stageH = h + 1; stageM = mStart; }
         if (stageH < hEnd) {${stageNext}
         }
       }
@@ -371,13 +393,14 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   loadRowStats(tid, b, h, m0, startQ, lenQ);
 
   var dq = array<array<vec4<f32>, DC>, RA>();
-  var kEnd = lenK;
-  if (CAUSAL) { kEnd = clamp(m0 + min(BLOCK_M, lenQ - m0) + lenK - lenQ, 0, lenK); }
+  // Keys outside what the block's rows see (causal diagonal, window) are never loaded.
+  let kEnd = visibleKeyEnd(m0 + min(BLOCK_M, lenQ - m0) - 1, lenK - lenQ, lenK);
+  let kBegin = (firstVisibleKey(m0, lenK - lenQ) / BLOCK_N) * BLOCK_N;
   // stageNext stages K_j, V_j of the key block at stageN (when they live in workgroup memory).
-  if (0 < kEnd) {
-    let stageN = 0;${stageNext}
+  if (kBegin < kEnd) {
+    let stageN = kBegin;${stageNext}
   }
-  for (var n0 = 0; n0 < kEnd; n0 += BLOCK_N) {
+  for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     kBase = (startK + n0) * uniforms.kStrideS + b * uniforms.kStrideB + hk * uniforms.kStrideH;
     vBase = (startK + n0) * uniforms.vStrideS + b * uniforms.vStrideB + hk * uniforms.vStrideH;
     rowsK = min(BLOCK_N, lenK - n0);
@@ -439,7 +462,6 @@ const DC : i32 = D4 / 8;                         // accumulator vec4 columns per
 const STREAM_BLOCK : i32 = ${dkdv ? 'BLOCK_M' : 'BLOCK_N'};   // rows of the streamed operand block
 const STREAM_LOADS : i32 = ${streamLoads};          // vec4 of a streamed block per thread
 const STATS_LOADS : i32 = ${statsLoads};           // rows of lse_i / D_i per thread
-const CAUSAL : bool = ${spec.causal};
 const LOG2E : f32 = 1.4426950408889634;
 
 ${tileDecl('q', 'BLOCK_M', qShared)}

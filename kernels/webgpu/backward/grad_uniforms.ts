@@ -4,6 +4,7 @@
  */
 import type {FlashAttentionSpec, Strides3} from '../../../src/spec';
 import type {UniformField} from '../uniforms';
+import {dropoutUniforms} from '../forward_snippets';
 
 const int = (name: string, value: number): UniformField => ({name, type: 'i32', value});
 const float = (name: string, value: number): UniformField => ({name, type: 'f32', value});
@@ -54,6 +55,8 @@ export function gradUniforms(spec: FlashAttentionSpec, blocks: number, extraOffs
     int('alibiBatchStride', spec.alibiBatchStride), int('extraOffset', extraOffset),
     int('deltaOffset', statsLayout(spec).deltaOffset), int('slopesOffset', statsLayout(spec).slopesOffset),
     float('scaleLog2', spec.softmaxScale * Math.LOG2E), float('softmaxScale', spec.softmaxScale),
+    int('windowLeft', spec.windowLeft), int('windowRight', spec.windowRight),
+    float('softcapLog2', spec.softcap * Math.LOG2E), ...dropoutUniforms(spec),
   ];
 }
 

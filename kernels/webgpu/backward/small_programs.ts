@@ -95,7 +95,7 @@ fn main(index : i32) {
       if (strides[a] == 0) { at[a] = x % extents[a]; x = x / extents[a]; }
     }
     let b = at[0]; let h = at[1]; let i = at[2]; let j = at[3];
-    if (CAUSAL_ && j > i + diagonal) { continue; }
+    if (!isVisible(i, j, uniforms.seqlenK)) { continue; }
     let hk = h / uniforms.groupSize;
     let lseAt = i * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
     let lse2 = stats[lseAt] * LOG2E;
@@ -113,11 +113,10 @@ fn main(index : i32) {
       dp += dot(loadRow_dOutput(ob, d), loadRow_v(vb, d));
     }
     let p = exp2(scoreLog2(qk, i, j) - lse2);
-    if (p != 0.0) { acc += p * (dp - stats[uniforms.deltaOffset + lseAt]); }
+    if (p != 0.0) { acc += p * (dropoutScale(b, h, i, j) * dp - stats[uniforms.deltaOffset + lseAt]); }
   }
   result[index] = acc;
 }
-const CAUSAL_ : bool = ${spec.causal};
 `;
   }
 }

@@ -36,7 +36,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {codecs, decodeTables, describeBlock, descale, fillDecodeTables, rowLoader, scoreModifier} from '../forward_snippets';
+import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -242,8 +242,8 @@ function storeStagedHalves(name: 'k'|'v', tiles: MatrixTiles): string {
 
 /** The epilogue's per-column write for one row, `a` = acc at column d (see the float32 kernel's epilogue). */
 function writeColumn(split: boolean): string {
-  return split ? `result[record + d] = a;` :
-                 `result[oBase + d] = select(select(a / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);`;
+  return split ? `result[record + d] = a * keysWeight;` :
+                 `result[oBase + d] = select(select(a * keysWeight / l * uniforms.oScaleInv, 0.0, l == 0.0), uniforms.NAN, nanRow);`;
 }
 
 function rowStats(spec: FlashAttentionSpec, split: boolean): string {
@@ -358,7 +358,9 @@ ${rowLoader('k', spec.kFormat, plan.vec4Rows)}
 ${rowLoader('v', spec.vFormat, plan.vec4Rows)}
 ${descale('k', spec)}
 ${descale('v', spec)}
+${visibleKeys(spec)}
 ${scoreModifier(spec)}
+${dropoutSnippet(spec)}
 ${describeBlock(spec)}
 
 fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane : u32' : ''}) {
@@ -413,15 +415,8 @@ ${fillDecodeTables(spec)}
   var scoreBits = 0u;                    // the largest |s| as bits: above 0x7f800000 iff a score was NaN
   ${code.declareAcc()}
 
-  var kEnd = lenK;
-  if (CAUSAL) { kEnd = clamp((m0 + rows - 1) / G + 1 + diagonal, 0, lenK); }
-  var kBegin = 0;
-  // Splits cut the sequence's whole key range into equal pieces, not this block's visible range: a causal
-  // row block then does at most one piece of work (the longest rows no longer set the kernel's time), and
-  // its pieces past the diagonal are empty (a record that the merge gives no weight).
-  ${split ? `let perSplit = ((lenK + BLOCK_N - 1) / BLOCK_N + uniforms.numSplits - 1) / uniforms.numSplits;
-  kBegin = split * perSplit * BLOCK_N;
-  kEnd = min(kEnd, kBegin + perSplit * BLOCK_N);` : ''}
+  let iFirst = m0 / G;
+  let iLast = (m0 + rows - 1) / G;${keyRange(split)}
   var stagedK0 = array<Raw_k, K_LOADS>();
   var stagedK1 = array<Raw_k, K_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
@@ -433,7 +428,7 @@ ${fillDecodeTables(spec)}
   ${stageKeyPairs('kBegin + BLOCK_N')}
   workgroupBarrier();
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || (CAUSAL && n0 + BLOCK_N - 1 > m0 / G + diagonal);
+    let masked = n0 + BLOCK_N > lenK || m0 + BLOCK_M > packedRows || blockCrossesBounds(iFirst, iLast, n0, BLOCK_N, diagonal, lenK);
 
     // -- compute qk -- (kTile holds K(n0), made visible by the previous block's uniform load)
     ${code.scores(qInRegisters)}
@@ -464,7 +459,7 @@ ${fillDecodeTables(spec)}
       let col = share * CPL + (c + rowInGroup) % CPL;
       let pc = exp2(sv[c] - shift);
       l_i += pc;
-      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile('pc')};
+      pTile[sg][rowInGroup * BLOCK_N + col] = ${tiles.toTile(spec.dropoutRate > 0 ? 'pc * dropoutScale(b, rowH, rowI, n0 + col)' : 'pc')};
     }
 
     // -- store staged -- V(n0) and K(n0 + BLOCK_N) (kTile's reads ended at the barrier above, vTile's
@@ -493,6 +488,7 @@ ${fillDecodeTables(spec)}
   let nanRow = isNonFinite(l);
   let oBase = (startQ + rowI) * uniforms.oStrideS + b * uniforms.oStrideB + rowH * uniforms.oStrideH;
   let record = (((split * uniforms.batch + b) * uniforms.numHeadsQ + rowH) * uniforms.seqlenQ + rowI) * uniforms.recordSize;
+  ${absorbSink(spec, 'm_i', 'l', 'rowH', split ? 'split == 0' : 'true')}
   ${code.accChunks(epilogueBody, false)}
   if (row < rows && share == 0) {
     ${rowStats(spec, split)}

@@ -47,8 +47,8 @@ const FIXED_BYTES = 64;
 const MATRIX_TARGET_GROUPS = 1024;
 const targetWorkgroups = (s: MatrixShape) => Math.ceil(MATRIX_TARGET_GROUPS / s.groups);
 /**
- * Causal calls split at least two ways (each split a half of the key range, so the longest rows do half
- * the work): 27.7 vs 25.2 TFLOP/s at S4096 D64, 41.9 vs 40.4 at S16384, 24.9 vs 24.0 at S4096 D128; four
+ * Causal calls split at least two ways (the longest row blocks then do half their work each): 27.7 vs 25.2
+ * TFLOP/s at S4096 D64, 41.9 vs 40.4 at S16384, 24.9 vs 24.0 at S4096 D128; four
  * or eight splits were slower again (H200, 2026-12-01 interleaved sweep).
  */
 const CAUSAL_MIN_SPLITS = 2;
