@@ -17,7 +17,8 @@ module.exports = config => {
       },
     },
     client: {
-      mocha: {timeout: 300000},
+      // FA_GREP narrows the run to matching tests (mocha's grep), for development.
+      mocha: {timeout: 300000, ...(process.env.FA_GREP ? {grep: process.env.FA_GREP} : {})},
       faEnv: {FA_BACKENDS: process.env.FA_BACKENDS || '', FA_SEED: process.env.FA_SEED || ''},
       captureConsole: true,
     },

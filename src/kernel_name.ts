@@ -19,6 +19,8 @@ export interface FlashAttentionInputs {
   sinks?: TensorInfo;
   cuSeqlensQ?: TensorInfo;
   cuSeqlensK?: TensorInfo;
+  /** int32 [B]: valid keys of each sequence of a padded KV cache. */
+  cacheSeqlens?: TensorInfo;
   qDescale?: TensorInfo;
   kDescale?: TensorInfo;
   vDescale?: TensorInfo;

@@ -60,6 +60,12 @@ export interface FlashAttentionOptions {
    * by a counter-based hash of (seed, b, h, i, j) (src/dropout.ts), the same on every backend and in the backward.
    */
   dropout?: {rate: number, seed: number};
+  /**
+   * A padded KV cache (dense layouts; FlashAttention's cache_seqlens, ONNX Runtime's seqlens_k): int32 [B],
+   * sequence b of k and v holds cacheSeqlens[b] valid keys (0 <= it <= Sk); keys past it take no part, and
+   * Sk(b) = cacheSeqlens[b] for the causal diagonal, ALiBi and the window. A GPU tensor is read on the GPU.
+   */
+  cacheSeqlens?: Int32Like;
 }
 
 /**
@@ -69,7 +75,7 @@ export interface FlashAttentionOptions {
 const OPTION_NAMES = [
   'layout', 'causal', 'softmaxScale', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'maxSeqlenQ', 'maxSeqlenK',
   'qDescale', 'kDescale', 'vDescale', 'pScale', 'oScale', 'returnLse', 'precision',
-  'windowSize', 'softcap', 'sinks', 'dropout',
+  'windowSize', 'softcap', 'sinks', 'dropout', 'cacheSeqlens',
 ] as const satisfies ReadonlyArray<keyof FlashAttentionOptions>;
 type UnlistedOption = Exclude<keyof FlashAttentionOptions, typeof OPTION_NAMES[number]>;
 const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
@@ -146,9 +152,16 @@ function checkPositiveNumber(name: string, x: unknown): number {
   return x;
 }
 
-function readCuSeqlens(name: string, x: Int32Like|undefined, total: number, totalName: string):
-    {tensor?: Tensor, array?: Int32Array, values: ArrayLike<number>|null, length: number} {
-  if (x == null) fail(`layout 'thd' needs ${name} (int32, length B + 1)`);
+interface Int32Vector {
+  tensor?: Tensor;
+  array?: Int32Array;
+  /** The values, when readable without a GPU→CPU sync (an array, or a tensor whose data is on the CPU). */
+  values: ArrayLike<number>|null;
+  length: number;
+}
+
+/** An int32 Tensor1D, Int32Array or number[] option, type-checked (its values are the caller's to check). */
+function readInt32Vector(name: string, x: Int32Like): Int32Vector {
   let values: ArrayLike<number>|null;
   let tensor: Tensor|undefined;
   let array: Int32Array|undefined;
@@ -166,7 +179,12 @@ function readCuSeqlens(name: string, x: Int32Like|undefined, total: number, tota
   } else {
     fail(`${name} must be an int32 Tensor1D, Int32Array or number[]`);
   }
-  const length = tensor ? tensor.size : array!.length;
+  return {tensor, array, values, length: tensor ? tensor.size : array!.length};
+}
+
+function readCuSeqlens(name: string, x: Int32Like|undefined, total: number, totalName: string): Int32Vector {
+  if (x == null) fail(`layout 'thd' needs ${name} (int32, length B + 1)`);
+  const {tensor, array, values, length} = readInt32Vector(name, x);
   if (length < 2) fail(`${name} must have length B + 1 >= 2, got ${length}`);
   if (values != null) {
     if (values[0] !== 0) fail(`${name}[0] must be 0, got ${values[0]}`);
@@ -180,6 +198,23 @@ function readCuSeqlens(name: string, x: Int32Like|undefined, total: number, tota
     }
   }
   return {tensor, array, values, length};
+}
+
+/**
+ * cacheSeqlens: B entries, each 0 <= n <= Sk, checked where readable without a sync; a GPU-resident tensor is
+ * not read here (as cuSeqlens), and the GPU kernels clamp its entries to 0..Sk.
+ */
+function readCacheSeqlens(x: Int32Like, batch: number, sk: number): Int32Vector {
+  const name = 'cacheSeqlens';
+  const vector = readInt32Vector(name, x);
+  if (vector.length !== batch) fail(`${name} must have B = ${batch} entries (one per sequence), got ${vector.length}`);
+  if (vector.values != null) {
+    for (let b = 0; b < batch; b++) {
+      const n = vector.values[b];
+      if (!(n >= 0 && n <= sk)) fail(`${name}[${b}] = ${n} must be in 0..Sk = ${sk} (the cache's capacity)`);
+    }
+  }
+  return vector;
 }
 
 function maxSeqlen(
@@ -329,6 +364,12 @@ export function normalizeSpec(
       if (options[name] != null) fail(`${name} is only for layout 'thd', not '${layout}'`);
     }
   }
+  const cacheSeqlens = options.cacheSeqlens != null;
+  if (cacheSeqlens) {
+    if (varlen) fail(`cacheSeqlens is for the dense layouts 'bshd' and 'bhsd', not 'thd' (use cuSeqlensK there)`);
+    const cache = readCacheSeqlens(options.cacheSeqlens!, batch, sk);
+    if (cache.tensor) tensors.cacheSeqlens = cache.tensor; else arrays.cacheSeqlens = cache.array!;
+  }
 
   // -- score terms --
   const causal = options.causal ?? false;
@@ -411,7 +452,7 @@ export function normalizeSpec(
 
   const rowOf = (info: InputInfo) => info.format ? fp8WordsPerRow(d) : d;
   const spec: FlashAttentionSpec = {
-    layout, varlen, batch, numHeadsQ: hq, numHeadsK: hk, groupSize: hq / hk, headDim: d,
+    layout, varlen, cacheSeqlens, batch, numHeadsQ: hq, numHeadsK: hk, groupSize: hq / hk, headDim: d,
     seqlenQ, seqlenK, totalQ: sq, totalK: sk,
     qStrides: layoutStrides(layout, sq, hq, rowOf(qi)),
     kStrides: layoutStrides(layout, sk, hk, rowOf(ki)),

@@ -32,6 +32,12 @@ export interface FlashAttentionSpec {
   readonly layout: Layout;
   /** `thd`: sequence b spans rows cuSeqlens[b] .. cuSeqlens[b+1] of the packed tensors. */
   readonly varlen: boolean;
+  /**
+   * A padded KV cache (dense layouts): an int32 [B] `cacheSeqlens` input; sequence b's k and v hold
+   * cacheSeqlens[b] valid keys of seqlenK, and its lenK (the causal diagonal, ALiBi's distance, the
+   * window) is that length.
+   */
+  readonly cacheSeqlens: boolean;
   readonly batch: number;
   readonly numHeadsQ: number;
   readonly numHeadsK: number;
@@ -142,7 +148,7 @@ export function fp8WordsPerRow(n: number): number {
  */
 export function kernelKey(spec: FlashAttentionSpec): string {
   return [
-    spec.varlen ? 'varlen' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
+    spec.varlen ? 'varlen' : spec.cacheSeqlens ? 'cache' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
     `alibi=${spec.alibi}`, `window=${hasWindow(spec)}`, `softcap=${spec.softcap > 0}`, `sinks=${spec.sinks}`, `dropout=${spec.dropoutRate > 0}`,
     spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
     `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
@@ -174,6 +180,7 @@ export function kernelInputNames(spec: FlashAttentionSpec): string[] {
   if (spec.alibi !== 'none') names.push('alibiSlopes');
   if (spec.sinks) names.push('sinks');
   if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
+  if (spec.cacheSeqlens) names.push('cacheSeqlens');
   if (spec.qDescaleKind === 'perHead') names.push('qDescale');
   if (spec.kDescaleKind === 'perHead') names.push('kDescale');
   if (spec.vDescaleKind === 'perHead') names.push('vDescale');

@@ -48,6 +48,9 @@ export interface AttentionCase {
   sinks?: boolean;
   /** The dropout option (seed fixed by the case). */
   dropout?: {rate: number, seed: number};
+  /** A padded KV cache: valid keys per sequence (dense layouts, each 0..sk), as number[] or an int32 tensor. */
+  cacheSeqlens?: number[];
+  cacheSeqlensAs?: 'array'|'tensor';
 }
 
 const headSizes = [1, 8, 48, 64, 80, 96, 128, 160, 256];
@@ -91,6 +94,15 @@ export const CASES: AttentionCase[] = [
   {name: 'varlen: many short sequences next to one long', layout: 'thd', seqlensQ: [1, 2, 1, 3, 1, 90, 2, 1], seqlensK: [2, 1, 3, 1, 1, 90, 1, 2], hq: 2, d: 24, causal: true, returnLse: true},
   {name: 'varlen: cuSeqlens as Int32Array', layout: 'thd', seqlensQ: [6, 10], seqlensK: [8, 3], hq: 2, d: 16, cuSeqlensAs: 'int32array'},
   {name: 'varlen: cuSeqlens as tensors', layout: 'thd', seqlensQ: [6, 10], seqlensK: [8, 3], hq: 2, d: 16, cuSeqlensAs: 'tensor', causal: true},
+  // -- padded KV cache (cacheSeqlens): valid keys per sequence of a preallocated capacity Sk --
+  {name: 'padded KV cache: lengths per sequence, one empty (LSE = the sink), GQA', batch: 3, sq: 5, sk: 40, hq: 4, hk: 2, d: 32,
+   cacheSeqlens: [40, 17, 0], sinks: true, returnLse: true},
+  {name: 'padded KV cache: causal decode with ALiBi, lengths as a tensor', batch: 2, sq: 1, sk: 150, hq: 4, hk: 1, d: 64,
+   causal: true, alibi: 'perHead', cacheSeqlens: [150, 77], cacheSeqlensAs: 'tensor', returnLse: true},
+  {name: 'padded KV cache: causal bhsd with a window, Sq > a length', layout: 'bhsd', batch: 2, sq: 12, sk: 50, hq: 2, d: 16,
+   causal: true, window: [8, -1], cacheSeqlens: [30, 9], returnLse: true},
+  {name: 'padded KV cache: FP8 KV and a bias', batch: 2, sq: 3, sk: 70, hq: 2, d: 64, fp8: {mode: 'kv'}, bias: [2, 2, 3, 70],
+   cacheSeqlens: [70, 33]},
   {name: 'varlen ALiBi', layout: 'thd', seqlensQ: [7, 13], seqlensK: [10, 13], hq: 2, d: 16, alibi: 'perBatchHead', causal: true},
 
   // -- bias --

@@ -74,6 +74,12 @@ export const ERROR_CASES: ErrorCase[] = [
   {name: 'NaN dropout rate', make: t => dense(t, {dropout: {rate: NaN, seed: 0}}), message: /dropout.rate must be a number in \[0, 1\), got NaN/},
   {name: 'dropout seed not an integer', make: t => dense(t, {dropout: {rate: 0.1, seed: 1.5}}), message: /dropout.seed must be an integer, got 1.5/},
   {name: 'dropout with a misspelt field', make: t => dense(t, {dropout: {rate: 0.1, sead: 1} as unknown as {rate: number, seed: number}}), message: /dropout: unknown field 'sead' \(did you mean 'seed'\?\)/},
+  {name: 'cacheSeqlens of the wrong length', make: t => dense(t, {cacheSeqlens: [3, 4]}), message: /cacheSeqlens must have B = 1 entries \(one per sequence\), got 2/},
+  {name: 'cacheSeqlens past the capacity Sk', make: t => dense(t, {cacheSeqlens: [K[1] + 1]}), message: new RegExp(`cacheSeqlens\\[0\\] = ${K[1] + 1} must be in 0\\.\\.Sk = ${K[1]}`)},
+  {name: 'negative cacheSeqlens', make: t => dense(t, {cacheSeqlens: [-1]}), message: /cacheSeqlens\[0\] = -1 must be in 0\.\.Sk/},
+  {name: 'cacheSeqlens not integers', make: t => dense(t, {cacheSeqlens: [2.5]}), message: /cacheSeqlens must hold integers/},
+  {name: 'cacheSeqlens as a float tensor', make: t => dense(t, {cacheSeqlens: t([1])}), message: /cacheSeqlens must be an int32 Tensor1D, got float32/},
+  {name: 'cacheSeqlens with thd', make: t => packed(t, {cuSeqlensQ: [0, 5], cuSeqlensK: [0, 7], cacheSeqlens: [3]}), message: /cacheSeqlens is for the dense layouts/},
   {name: 'a misspelt variant (window_size) names the closest option', make: t => dense(t, {window_size: [4, 0]} as FlashAttentionOptions), message: /unknown option 'window_size' \(did you mean 'windowSize'\?\)/},
   {name: 'a misspelt variant (softCap)', make: t => dense(t, {softCap: 30} as FlashAttentionOptions), message: /unknown option 'softCap' \(did you mean 'softcap'\?\)/},
 ];

@@ -10,7 +10,7 @@ import {FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import type {FlashAttentionSpec} from '../src/spec';
 import {AttentionCase, CASES} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
-import {biasIndexer, broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, setCuSeqlens, setVariants, toLayout} from './harness';
+import {biasIndexer, broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, setCacheSeqlens, setCuSeqlens, setVariants, toLayout} from './harness';
 import {makeRng} from './rng';
 import {defineTrainingTests} from './training_suite';
 
@@ -62,6 +62,7 @@ export async function runGradCase(c: AttentionCase, seed: string, bound = {atol:
   const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, softmaxScale: c.softmaxScale, returnLse: c.returnLse};
   if (c.precision != null) options.precision = c.precision;
   setCuSeqlens(c, g, options, own);
+  setCacheSeqlens(c, options, oracleIn, own);
   let biasSlot = -1, slopeSlot = -1, sinkSlot = -1;
   if (setVariants(c, rng, options, oracleIn, own) != null) sinkSlot = xs.push(options.sinks!) - 1;
   if (c.bias) {

@@ -176,6 +176,14 @@ export function setCuSeqlens(
   }
 }
 
+/** A padded-cache case's cacheSeqlens into `options`; the oracle sees sequence b as its valid keys only. */
+export function setCacheSeqlens(
+    c: AttentionCase, options: FlashAttentionOptions, oracleIn: OracleInputs, track: (t: tf.Tensor) => tf.Tensor): void {
+  if (c.cacheSeqlens == null) return;
+  options.cacheSeqlens = c.cacheSeqlensAs === 'tensor' ? track(tf.tensor1d(c.cacheSeqlens, 'int32')) : c.cacheSeqlens;
+  oracleIn.lensK = c.cacheSeqlens.slice();
+}
+
 /**
  * The attention variants of a case into the options and the oracle's inputs: windowSize, softcap and
  * dropout as given (the oracle applies the documented keep mask, src/dropout.ts); sinks drawn in [-1, 3] (the scores are ~N(0, 1), so the sink takes a real share of each row).
@@ -238,6 +246,7 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
     };
 
     setCuSeqlens(c, g, options, track);
+    setCacheSeqlens(c, options, oracleIn, track);
     setVariants(c, rng, options, oracleIn, track);
     if (c.bias) {
       const values = randomData(rng, c.bias.reduce((a, n) => a * n, 1));

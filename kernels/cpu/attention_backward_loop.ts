@@ -37,6 +37,7 @@ export interface BackwardData {
   alibiSlopes: TypedArray|null;
   cuSeqlensQ: TypedArray|null;
   cuSeqlensK: TypedArray|null;
+  cacheSeqlens: TypedArray|null;
 }
 
 export interface BackwardResult {
@@ -69,7 +70,7 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
   const {dq, dk, dv, dBias, dSlopes} = result;
 
   for (let b = 0; b < spec.batch; b++) {
-    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
+    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data, b);
     const keys = new VisibleKeys(spec, diagonal, lenK);
     for (let g = 0; g < spec.numHeadsK; g++) {
       for (let n0 = 0; n0 < lenK; n0 += BLOCK_N) {

@@ -42,6 +42,7 @@ export interface AttentionData {
   sinks: TypedArray|null;
   cuSeqlensQ: TypedArray|null;
   cuSeqlensK: TypedArray|null;
+  cacheSeqlens: TypedArray|null;
   qDescale: TypedArray|null;
   kDescale: TypedArray|null;
   vDescale: TypedArray|null;
@@ -77,7 +78,7 @@ export function attentionForward(
       perHead ? perHead[head] : scalar;
 
   for (let b = 0; b < spec.batch; b++) {
-    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data.cuSeqlensQ, data.cuSeqlensK, b);
+    const {startQ, startK, lenQ, lenK, diagonal} = sequenceBounds(spec, data, b);
     const keys = new VisibleKeys(spec, diagonal, lenK);
     for (let h = 0; h < spec.numHeadsQ; h++) {
       const hk = Math.floor(h / spec.groupSize);

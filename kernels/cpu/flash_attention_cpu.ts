@@ -26,6 +26,7 @@ export function flashAttentionCpu(args: {
     sinks: optionalValues(backend, inputs.sinks),
     cuSeqlensQ: optionalValues(backend, inputs.cuSeqlensQ),
     cuSeqlensK: optionalValues(backend, inputs.cuSeqlensK),
+    cacheSeqlens: optionalValues(backend, inputs.cacheSeqlens),
     qDescale: optionalValues(backend, inputs.qDescale),
     kDescale: optionalValues(backend, inputs.kDescale),
     vDescale: optionalValues(backend, inputs.vDescale),

@@ -22,6 +22,7 @@ function flashAttentionGradCpu(args: {inputs: FlashAttentionGradInputs, backend:
     lse: valuesOf(backend, inputs.lse), dLse: optionalValues(backend, inputs.dLse),
     bias: optionalValues(backend, inputs.bias), alibiSlopes: optionalValues(backend, inputs.alibiSlopes),
     cuSeqlensQ: optionalValues(backend, inputs.cuSeqlensQ), cuSeqlensK: optionalValues(backend, inputs.cuSeqlensK),
+    cacheSeqlens: optionalValues(backend, inputs.cacheSeqlens),
   }, result);
   const outputs = [
     backend.makeTensorInfo(inputs.q.shape, 'float32', result.dq),

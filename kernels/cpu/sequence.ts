@@ -1,4 +1,7 @@
-/** Where sequence b lives: its first packed row and length in q and in k/v (varlen or dense). */
+/**
+ * Where sequence b lives: its first packed row and length in q and in k/v (varlen, a padded KV cache, or
+ * dense).
+ */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
 
@@ -11,11 +14,20 @@ export interface SequenceBounds {
   diagonal: number;
 }
 
-export function sequenceBounds(
-    spec: FlashAttentionSpec, cuSeqlensQ: TypedArray|null, cuSeqlensK: TypedArray|null, b: number): SequenceBounds {
+/** The int inputs that place sequences: cuSeqlens (varlen) or cacheSeqlens (a padded KV cache), else null. */
+export interface SequenceInputs {
+  cuSeqlensQ: TypedArray|null;
+  cuSeqlensK: TypedArray|null;
+  cacheSeqlens: TypedArray|null;
+}
+
+export function sequenceBounds(spec: FlashAttentionSpec, seq: SequenceInputs, b: number): SequenceBounds {
+  const {cuSeqlensQ, cuSeqlensK, cacheSeqlens} = seq;
   const startQ = cuSeqlensQ ? cuSeqlensQ[b] : 0;
   const startK = cuSeqlensK ? cuSeqlensK[b] : 0;
   const lenQ = cuSeqlensQ ? cuSeqlensQ[b + 1] - startQ : spec.seqlenQ;
-  const lenK = cuSeqlensK ? cuSeqlensK[b + 1] - startK : spec.seqlenK;
+  // A cache's valid length is validated by the op (0..Sk): the clamp only mirrors the GPU kernels'.
+  const lenK = cuSeqlensK ? cuSeqlensK[b + 1] - startK :
+      cacheSeqlens ? Math.max(0, Math.min(cacheSeqlens[b], spec.seqlenK)) : spec.seqlenK;
   return {startQ, startK, lenQ, lenK, diagonal: lenK - lenQ};
 }

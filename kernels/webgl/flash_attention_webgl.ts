@@ -56,7 +56,7 @@ import {runMultiOutputProgram} from './multi_output_program';
 import {outputProgram} from './output_program';
 import {packRowsProgram, rowSide} from './pack_rows_program';
 import {probsProgram} from './probs_program';
-import {rowInfoProgram} from './row_info_program';
+import {rowInfoInputs, rowInfoProgram} from './row_info_program';
 import {rowStatsProgram} from './row_stats_program';
 import {scoresProgram} from './scores_program';
 import {flatView} from './webgl_inputs';
@@ -120,11 +120,7 @@ export function flashAttentionWebGL(args: {
   const q = keep(packRows(backend, spec, geo, 'q', inputs, temps));
   const k = keep(packRows(backend, spec, geo, 'k', inputs, temps));
   const v = keep(packRows(backend, spec, geo, 'v', inputs, temps));
-  const rowAux = [
-    ...(spec.varlen ? [inputs.cuSeqlensQ!, inputs.cuSeqlensK!] : []),
-    ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : []),
-    ...(spec.sinks ? [inputs.sinks!] : []),
-  ].map(t => flatView(backend, t, temps));
+  const rowAux = rowInfoInputs(spec, inputs).map(t => flatView(backend, t, temps));
   const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded), rowAux));
   const bias = spec.bias === 'matrix' ? denseCopy(backend, inputs.bias!, 'the bias', temps) : null;
   const cuQ = spec.varlen ? denseCopy(backend, inputs.cuSeqlensQ!, 'cuSeqlensQ', temps) : null;

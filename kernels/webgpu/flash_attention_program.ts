@@ -62,6 +62,7 @@ export function flashAttentionInputNames(spec: FlashAttentionSpec): string[] {
 export function sideInputNames(spec: FlashAttentionSpec): SideInput[] {
   const present: Record<SideInput, boolean> = {
     alibiSlopes: spec.alibi !== 'none', sinks: spec.sinks, cuSeqlensQ: spec.varlen, cuSeqlensK: spec.varlen,
+    cacheSeqlens: spec.cacheSeqlens,
     qDescale: spec.qDescaleKind === 'perHead', kDescale: spec.kDescaleKind === 'perHead',
     vDescale: spec.vDescaleKind === 'perHead',
   };

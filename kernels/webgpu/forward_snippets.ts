@@ -228,7 +228,10 @@ export function stageRows(name: 'k'|'v', first: string): string {
 export function describeBlock(spec: FlashAttentionSpec): string {
   const seqBounds = spec.varlen ? `
     startQ = sideInputs[uniforms.cuSeqlensQOffset + b]; lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;
-    startK = sideInputs[uniforms.cuSeqlensKOffset + b]; lenK = sideInputs[uniforms.cuSeqlensKOffset + b + 1] - startK;` : '';
+    startK = sideInputs[uniforms.cuSeqlensKOffset + b]; lenK = sideInputs[uniforms.cuSeqlensKOffset + b + 1] - startK;` :
+      // A padded KV cache: sequence b's valid keys (clamped: a GPU-resident tensor is not validated).
+      spec.cacheSeqlens ? `
+    lenK = clamp(sideInputs[uniforms.cacheSeqlensOffset + b], 0, uniforms.seqlenK);` : '';
   return `
 fn describeBlock() -> array<i32, 9> {
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));

@@ -1,5 +1,5 @@
 /**
- * Packs the FlashAttention program's small side inputs (ALiBi slopes, sinks, cuSeqlens, per-head descales)
+ * Packs the FlashAttention program's small side inputs (ALiBi slopes, sinks, cuSeqlens or cacheSeqlens, per-head descales)
  * into one int32 buffer (floats as their bits), so the main program binds at most q, k, v, bias, this
  * buffer and its output: 6 storage buffers, within WebGPU's default maxStorageBuffersPerShaderStage
  * of 8 (which tfjs does not raise) even when every feature is on.
@@ -10,7 +10,7 @@ import {FlatProgram, perElementDispatch} from './flat_program';
 import {UniformField} from './uniforms';
 
 /** Side inputs in packing order. */
-export const SIDE_INPUTS = ['alibiSlopes', 'sinks', 'cuSeqlensQ', 'cuSeqlensK', 'qDescale', 'kDescale', 'vDescale'] as const;
+export const SIDE_INPUTS = ['alibiSlopes', 'sinks', 'cuSeqlensQ', 'cuSeqlensK', 'cacheSeqlens', 'qDescale', 'kDescale', 'vDescale'] as const;
 export type SideInput = typeof SIDE_INPUTS[number];
 
 const WORKGROUP = 64;

@@ -41,7 +41,7 @@ import {FlashAttentionAttrs, FlashAttentionGrad, FlashAttentionGradInputs} from 
 import type {FlashAttentionSpec} from '../../../src/spec';
 import {denseCopy, denseLayout} from '../dense_copy_program';
 import {packRowsProgram, rowSide} from '../pack_rows_program';
-import {rowInfoProgram} from '../row_info_program';
+import {rowInfoInputs, rowInfoProgram} from '../row_info_program';
 import type {TexelLayout} from '../texel_layout';
 import {flatView} from '../webgl_inputs';
 import {requireWebGL2Float32, runProgram} from '../webgl_program';
@@ -94,10 +94,8 @@ function flashAttentionGradWebGL(args: {
   const k = keep(packRows(backend, spec, geo, inputs.k, 'k', spec.kStrides, 1, cuK, temps));
   const v = keep(packRows(backend, spec, geo, inputs.v, 'k', spec.vStrides, 1, cuK, temps));
   const dout = keep(packRows(backend, spec, geo, inputs.dOutput, 'q', spec.oStrides, 1, cuQ, temps));
-  const rowAux = [...(spec.varlen ? [cuQ!, cuK!] : []), ...(spec.alibi !== 'none' ? [inputs.alibiSlopes!] : []),
-                  ...(spec.sinks ? [inputs.sinks!] : [])];
   const rowInfo = keep(runProgram(backend, rowInfoProgram(spec, geo.rowStats, geo.seqQPadded),
-                                  rowAux.map(t => flatView(backend, t, temps))));
+                                  rowInfoInputs(spec, inputs).map(t => flatView(backend, t, temps))));
   const statsInputs = [inputs.output, inputs.dOutput, inputs.lse, ...(inputs.dLse ? [inputs.dLse] : []), ...(cuQ ? [cuQ] : [])];
   const stats = keep(runProgram(backend, rowGradProgram(spec, geo.rowStats, geo.seqQPadded, inputs.dLse != null),
                                 statsInputs.map(t => flatView(backend, t, temps))));

@@ -52,7 +52,7 @@ export function flashAttentionGradWebgpu(args: {
 
   // -- 1. delta --
   const named: Record<string, TensorInfo> = {};
-  for (const name of ['q', 'k', 'v', 'dOutput', 'output', 'lse', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'dLse']) {
+  for (const name of ['q', 'k', 'v', 'dOutput', 'output', 'lse', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'cacheSeqlens', 'dLse']) {
     const t = inputs[name as keyof FlashAttentionGradInputs];
     if (t != null) named[name] = bind(name, t);
   }
@@ -127,7 +127,7 @@ export function flashAttentionGradWebgpu(args: {
       outputs.push(empty(biasShape));
     } else {
       checkBindingSize(backend, NAME, 'the dBias partial sums', biasSize * chunks);
-      const ins = [named.q, named.k, named.v, named.dOutput, stats, named.bias];
+      const ins = [named.q, named.k, named.v, named.dOutput, stats, named.bias, ...(spec.cacheSeqlens ? [named.cacheSeqlens] : [])];
       const partial = temp(run(
           new BiasGradProgram(spec, biasSize * chunks, maxDim), ins, uniformData(biasGradUniforms(spec, biasSize, chunks, perChunk))));
       outputs.push(reshapedInfo(run(new PartialSumProgram(biasSize, maxDim), [partial],

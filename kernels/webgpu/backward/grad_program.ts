@@ -41,6 +41,7 @@ export function gradInputNames(spec: FlashAttentionSpec): string[] {
   const names = ['q', 'k', 'v', 'dOutput', 'stats'];
   if (spec.bias === 'matrix') names.push('bias');
   if (spec.varlen) names.push('cuSeqlensQ', 'cuSeqlensK');
+  if (spec.cacheSeqlens) names.push('cacheSeqlens');  // never with varlen: within 8 storage buffers too
   return names;
 }
 
@@ -213,7 +214,9 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
       {names: ['k', 'v'], tensors: ['k', 'v'], strides: ['kStrideS', 'vStrideS']};
   const seqBounds = spec.varlen ? `
     startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
-    startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` : '';
+    startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` :
+      spec.cacheSeqlens ? `
+    lenK = clamp(cacheSeqlens[b], 0, uniforms.seqlenK);` : '';
 
   // -- phase 1, shared by both passes: S, dP register tiles, then P and dS --
   const recompute = `

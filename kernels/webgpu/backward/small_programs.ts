@@ -56,7 +56,8 @@ fn main(index : i32) {
 export class BiasGradProgram extends FlatProgram {
   constructor(private readonly spec: FlashAttentionSpec, size: number, maxPerDimension: number) {
     super({
-      variableNames: ['q', 'k', 'v', 'dOutput', 'stats', 'bias'], outputSize: size,
+      // With a padded KV cache its lengths too: 7 inputs and the output, WebGPU's default 8 storage buffers.
+      variableNames: ['q', 'k', 'v', 'dOutput', 'stats', 'bias', ...(spec.cacheSeqlens ? ['cacheSeqlens'] : [])], outputSize: size,
       shaderKey: `flashAttentionGradBias|${kernelKey(spec)}`,
       dispatch: spreadDispatch(Math.ceil(size / WORKGROUP), maxPerDimension, 'FlashAttentionGrad'),
       workgroupSize: WORKGROUP, uniforms: biasGradUniforms(spec, 0, 0, 0),
@@ -84,7 +85,6 @@ fn main(index : i32) {
   for (var a = 0; a < 4; a++) {
     if (strides[a] != 0) { fixed[a] = (e / strides[a]) % extents[a]; } else { combos *= extents[a]; }
   }
-  diagonal = uniforms.seqlenK - uniforms.seqlenQ;
   var acc = 0.0;
   let first = chunk * uniforms.perChunk;
   let last = min(combos, first + uniforms.perChunk);
@@ -95,7 +95,9 @@ fn main(index : i32) {
       if (strides[a] == 0) { at[a] = x % extents[a]; x = x / extents[a]; }
     }
     let b = at[0]; let h = at[1]; let i = at[2]; let j = at[3];
-    if (!isVisible(i, j, uniforms.seqlenK)) { continue; }
+    let lenK = ${spec.cacheSeqlens ? 'clamp(cacheSeqlens[b], 0, uniforms.seqlenK)' : 'uniforms.seqlenK'};
+    diagonal = lenK - uniforms.seqlenQ;
+    if (j >= lenK || !isVisible(i, j, lenK)) { continue; }
     let hk = h / uniforms.groupSize;
     let lseAt = i * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
     let lse2 = stats[lseAt] * LOG2E;
