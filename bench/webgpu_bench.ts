@@ -296,7 +296,8 @@ function flopsOf(c: BenchCase): number {
     for (let i = 0; i < c.sq; i++) visible += Math.max(0, Math.min(c.sk - 1, i + c.sk - c.sq) - firstKey(c, i) + 1);
     return 4 * c.b * c.hq * visible * c.d;
   }
-  const pairs = c.kind === 'varlen' ? c.seqlens!.reduce((a, l) => a + l * l, 0) : c.b * c.sq * c.sk;
+  const pairs = c.kind === 'varlen' ? c.seqlens!.reduce((a, l) => a + l * l, 0) :
+      c.cacheSeqlens ? c.sq * c.cacheSeqlens.reduce((a, l) => a + l, 0) : c.b * c.sq * c.sk;
   const causalFactor = c.causal && (c.kind === 'varlen' || c.sq === c.sk) ? 0.5 : 1;
   return 4 * c.hq * pairs * c.d * causalFactor;
 }
@@ -331,10 +332,12 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
   const flops = flopsOf(c);
   const scoreBytes = scoreBytesOf(c);
   const row: Row = {
-    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, seqlens: c.seqlens, flashOnly: c.flashOnly, window: c.window},
+    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, seqlens: c.seqlens, flashOnly: c.flashOnly, window: c.window, cacheSeqlens: c.cacheSeqlens},
     flops, scoreMatrixBytes: scoreBytes, flash: {status: 'skipped'}, composition: {status: 'skipped'}, check: {f64RowsChecked: 0},
   };
-  if (c.kind === 'decode') row.kvBytes = 2 * b * hk * sk * d * (c.fp8 ? 1 : 4);
+  // K and V bytes a decode must read: the valid keys of a padded cache, else all of Sk.
+  const validKeys = c.cacheSeqlens ? c.cacheSeqlens.reduce((a, l) => a + l, 0) : b * sk;
+  if (c.kind === 'decode') row.kvBytes = 2 * hk * validKeys * d * (c.fp8 ? 1 : 4);
   const before = uncaptured.length;
 
   // Host inputs. varlen: 'thd' [T, H, D]; otherwise 'bhsd' [B, H, S, D] (no transposes charged to anyone).
@@ -379,7 +382,7 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
       const precision: 'float32' | 'float16' = c.precision ?? 'float32';
       const windowSize: [number, number]|undefined = c.window ? [c.window - 1, -1] : undefined;
       const options = varlen ? {layout: 'thd' as const, causal, cuSeqlensQ: cu!, cuSeqlensK: cu!, precision} :
-                               {layout: 'bhsd' as const, causal, precision, windowSize};
+                               {layout: 'bhsd' as const, causal, precision, windowSize, cacheSeqlens: c.cacheSeqlens};
       const fa = lib.flashAttention;
       flashRun = () => fa(q, kIn, vIn, options) as tf.Tensor;
       contenders.push({name: 'flash', run: flashRun});
@@ -471,7 +474,8 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
           got = ((start + i) * hq + h) * d;
         } else {
           const first = firstKey(c, i);
-          const visible = (causal ? Math.min(sk, i + sk - sq + 1) : sk) - first;
+          const skb = c.cacheSeqlens ? c.cacheSeqlens[bb] : sk;
+          const visible = (causal ? Math.min(skb, i + skb - sq + 1) : skb) - first;
           const off = (j: number) => ((bb * hk + kvh) * sk + first + j) * d;
           ref = attentionRowF64(qHost, ((bb * hq + h) * sq + i) * d, kHost, vHost, off, off, visible, d, scale);
           got = ((bb * hq + h) * sq + i) * d;

@@ -24,6 +24,8 @@ export interface BenchCase {
   precision?: 'float16';
   /** Causal sliding window over the last W keys (windowSize [W − 1, −1]); dense rows only. */
   window?: number;
+  /** A padded KV cache of capacity sk: the valid keys of each sequence (cacheSeqlens); decode rows only. */
+  cacheSeqlens?: number[];
 }
 
 export interface Preset {
@@ -50,6 +52,16 @@ function varlen(h: number, d: number, causal: boolean, seqlens: number[]): Bench
 function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = false): BenchCase {
   return {name: `decode B${b} Hq${hq} Hk${hk} Sq1 Sk${sk} D${d}${fp8 ? ' fp8-kv' : ''}`,
     kind: 'decode', b, hq, hk, sq: 1, sk, d, causal: false, fp8};
+}
+
+/**
+ * Decode over a padded KV cache of capacity sk whose valid lengths average `mean` (spread 0.25·mean ..
+ * 1.75·mean over the batch): time should follow the valid keys, as the decode row of Sk = mean does.
+ */
+function decodeCache(b: number, hq: number, hk: number, sk: number, d: number, mean: number): BenchCase {
+  const lengths = Array.from({length: b}, (_, i) => Math.round(mean * (0.25 + 1.5 * i / Math.max(1, b - 1))));
+  return {name: `decode B${b} Hq${hq} Hk${hk} Sq1 cache ${sk} (valid mean ${mean}) D${d}`, kind: 'decode', b, hq, hk, sq: 1, sk, d,
+    causal: false, cacheSeqlens: lengths, flashOnly: 'padded cache: compare with the decode row of Sk = the mean length'};
 }
 
 const GiB = 1024 ** 3;
@@ -105,6 +117,9 @@ export const presets: Record<string, Preset> = {
       prefill(1, 8, 4096, 64, false, {fp8: true}),
       decode(8, 32, 8, 8192, 128),
       decode(8, 32, 8, 8192, 128, true),
+      // issue 14: a padded KV cache, capacity 16384, valid lengths averaging 4096, beside plain Sk = 4096
+      decodeCache(8, 32, 8, 16384, 128, 4096),
+      decode(8, 32, 8, 4096, 128),
       prefill(1, 8, 65536, 64, true, {flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
       // issue 12: precision 'float16' (the matrix tiles where the device has them) beside the float32 rows
       prefill(1, 8, 4096, 64, false, f16),

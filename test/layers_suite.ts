@@ -207,14 +207,43 @@ export function defineLayerSuite(backend: string, options: LayerSuiteOptions = {
       }
     });
 
+    describe('attention dropout (the op\'s dropout option, in training calls only)', () => {
+      it('inference drops nothing; training calls drop, reproducibly per seed, with fresh masks each call', async () => {
+        const rng = makeRng(`${seed}:dropout`);
+        const x = randomTensor(rng, [2, 9, 12]);
+        const call: ReferenceCall = {query: x, value: x};
+        const weights = (layer: MultiHeadAttention) => layer.getWeights();
+        const plain = seededLayer(rng, {numHeads: 3, keyDim: 4}, call);
+        const make = () => {
+          const layer = new MultiHeadAttention({numHeads: 3, keyDim: 4, dropout: 0.4, seed: 77});
+          tf.dispose(layer.apply([x, x]) as tf.Tensor);
+          layer.setWeights(weights(plain));
+          return layer;
+        };
+        const [a, b] = [make(), make()];
+        const run = (layer: MultiHeadAttention, training: boolean) => layer.apply([x, x], {training}) as tf.Tensor;
+        const reference = run(plain, false), inference = run(a, false);
+        await expectClose(inference, reference, 'inference with dropout 0.4');
+        const [a1, b1, a2] = [run(a, true), run(b, true), run(a, true)];
+        const [va1, vb1, va2, vref] = await Promise.all([a1.data(), b1.data(), a2.data(), reference.data()]);
+        expect(Array.from(va1), 'two layers with seed 77: the same first training call').to.deep.equal(Array.from(vb1));
+        const differs = (u: ArrayLike<number>, w: ArrayLike<number>) => Array.from(u).some((e, i) => Math.abs(e - w[i]) > 1e-3);
+        expect(differs(va1, vref), 'a training call drops probabilities').to.equal(true);
+        expect(differs(va1, va2), 'the next training call draws a new mask').to.equal(true);
+        expect(Array.from(va1).every(Number.isFinite)).to.equal(true);
+        tf.dispose([x, reference, inference, a1, b1, a2]);
+        [plain, a, b].forEach(l => l.dispose());
+      });
+    });
+
     describe('clear errors', () => {
       const throws = (f: () => unknown, pattern: RegExp) => expect(f).to.throw(pattern);
       it('an unknown argument names itself and the closest known one', () => {
         throws(() => new MultiHeadAttention({numHead: 2, keyDim: 4} as unknown as MultiHeadAttentionArgs), /unknown argument 'numHead' \(did you mean 'numHeads'\?\)/);
         throws(() => new MultiHeadAttention({numHeads: 2, keyDim: 4, kernel_initializer: 'zeros'} as unknown as MultiHeadAttentionArgs), /'kernel_initializer' \(did you mean 'kernelInitializer'\?\)/);
       });
-      it('dropout > 0 is refused until the op has a dropout option', () => {
-        throws(() => new MultiHeadAttention({numHeads: 2, keyDim: 4, dropout: 0.1}), /dropout 0.1 is not supported yet: flashAttention has no attention-dropout option/);
+      it('a dropout seed that is not an integer', () => {
+        throws(() => new MultiHeadAttention({numHeads: 2, keyDim: 4, dropout: 0.1, seed: 1.5}), /seed must be an integer, got 1.5/);
       });
       it('bad numbers: numKeyValueHeads not dividing numHeads, keyDim over 256, numHeads 0', () => {
         throws(() => new MultiHeadAttention({numHeads: 4, numKeyValueHeads: 3, keyDim: 4}), /numKeyValueHeads must be a positive integer dividing numHeads = 4, got 3/);

@@ -29,14 +29,19 @@ export interface MultiHeadAttentionArgs extends BaseLayerArgs {
   kernelInitializer?: InitializerLike;
   /** Default 'zeros'. */
   biasInitializer?: InitializerLike;
-  /** Attention-probability dropout: only 0 until flashAttention has a dropout option. */
+  /**
+   * Attention-probability dropout rate in [0, 1) (Keras's `dropout`): in training calls the layer passes
+   * flashAttention's `dropout: {rate, seed}`, with a fresh seed each call; inference calls drop nothing.
+   */
   dropout?: number;
+  /** Integer seed of the dropout masks (Keras's `seed`): call n of the layer uses seed + 2n (and + 1). Default: random. */
+  seed?: number|null;
   /** flashAttention's `precision` ('float32' | 'float16' products); default: the op's default (its env flag). */
   precision?: FlashAttentionOptions['precision']|null;
 }
 
 const OWN_KEYS = ['numHeads', 'keyDim', 'valueDim', 'numKeyValueHeads', 'useBias', 'outputShape', 'kernelInitializer',
-                  'biasInitializer', 'dropout', 'precision'];
+                  'biasInitializer', 'dropout', 'seed', 'precision'];
 export const KNOWN_ARGS = [...OWN_KEYS, ...BASE_KEYS];
 
 export interface ResolvedArgs {
@@ -50,6 +55,8 @@ export interface ResolvedArgs {
   kernelInitializer: Initializer;
   biasInitializer: Initializer;
   dropout: number;
+  /** The dropout masks' base seed; null: drawn at random when the layer is made. */
+  seed: number|null;
   /** null: the op's default. */
   precision: FlashAttentionOptions['precision']|null;
 }
@@ -80,16 +87,14 @@ export function resolveArgs(args: MultiHeadAttentionArgs): ResolvedArgs {
   }
   const dropout = args.dropout ?? 0;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) fail(`dropout must be a rate in [0, 1), got ${dropout}`);
-  if (dropout > 0) {
-    fail(`dropout ${dropout} is not supported yet: flashAttention has no attention-dropout option, so the layer ` +
-         `cannot drop attention probabilities; pass dropout: 0 (or put a tf.layers.dropout after the layer)`);
-  }
+  const seed = args.seed ?? null;
+  if (seed != null && !Number.isSafeInteger(seed)) fail(`seed must be an integer, got ${JSON.stringify(seed)}`);
   const precision = args.precision ?? null;
   if (precision != null && precision !== 'float32' && precision !== 'float16') {
     fail(`precision must be 'float32' or 'float16' (flashAttention's option), got ${JSON.stringify(precision)}`);
   }
   return {
-    numHeads, keyDim, valueDim, numKeyValueHeads, useBias, outputShape, dropout, precision,
+    numHeads, keyDim, valueDim, numKeyValueHeads, useBias, outputShape, dropout, seed, precision,
     kernelInitializer: resolveInitializer('kernelInitializer', args.kernelInitializer ?? 'glorotUniform'),
     biasInitializer: resolveInitializer('biasInitializer', args.biasInitializer ?? 'zeros'),
   };

@@ -55,6 +55,9 @@ export class MultiHeadAttention extends layers.Layer {
   private graphUse: GraphUse|null = null;
   /** The roles of the inputs of the apply() in progress (build and computeOutputShape need them). */
   private currentRoles: InputRoles|null = null;
+  /** Training calls so far (each takes fresh dropout seeds), and the base seed when none was given. */
+  private dropoutCalls = 0;
+  private readonly randomSeed = Math.floor(Math.random() * 2 ** 31);
 
   constructor(args: MultiHeadAttentionArgs) {
     const resolved = resolveArgs(args);
@@ -166,9 +169,17 @@ export class MultiHeadAttention extends layers.Layer {
       const mask = maskInput ?? (kwargs.attentionMask as Tensor|undefined);
       const bias = mask == null ? null :
           maskToBias(mask, {batch: qShape[0], heads: this.numHeads, sq: qShape[1], sk: kShape[1]});
-      const attended = attend(q, k, v, {causal: kwargs.useCausalMask === true, bias, precision: this.resolved.precision});
+      const dropout = kwargs.training === true && this.resolved.dropout > 0 ?
+          {rate: this.resolved.dropout, seed: this.nextDropoutSeed()} : null;
+      const attended = attend(q, k, v, {causal: kwargs.useCausalMask === true, bias, precision: this.resolved.precision, dropout});
       return projectFromHeads(attended, p.attention_output.kernel.read(), read(p.attention_output.bias));
     });
+  }
+
+  /** Seeds seed, seed + 2, …: one per training call (attend may use seed + 1 too), wrapping in 31 bits. */
+  private nextDropoutSeed(): number {
+    this.dropoutCalls += 1;
+    return ((this.resolved.seed ?? this.randomSeed) + 2 * (this.dropoutCalls - 1)) % 2 ** 31;
   }
 
   /** tfjs-layers adds `customObjects` to a saved layer's config when it loads it: not an argument of ours. */
@@ -182,7 +193,7 @@ export class MultiHeadAttention extends layers.Layer {
     const r = this.resolved;
     return {
       numHeads: r.numHeads, keyDim: r.keyDim, valueDim: r.valueDim, numKeyValueHeads: r.numKeyValueHeads,
-      useBias: r.useBias, outputShape: r.outputShape, dropout: r.dropout, precision: r.precision ?? null,
+      useBias: r.useBias, outputShape: r.outputShape, dropout: r.dropout, seed: r.seed, precision: r.precision ?? null,
       kernelInitializer: serializeInitializer(r.kernelInitializer) as unknown as serialization.ConfigDict,
       biasInitializer: serializeInitializer(r.biasInitializer) as unknown as serialization.ConfigDict,
       ...super.getConfig(),
