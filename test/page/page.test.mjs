@@ -126,10 +126,13 @@ try {
     if (hm?.backend !== name || !hm.weights) problems.push(`heat-map: ${JSON.stringify(hm?.error ?? hm?.backend)}`);
     else {
       hm.cases.forEach((c, m) => hm.weights[m].forEach((row, i) => {
+        // A sink takes part of every row's mass (its logit is finite): the keys' weights sum to less than 1.
         const sum = row.reduce((a, b) => a + b, 0);
-        if (Math.abs(sum - 1) > 1e-4) problems.push(`heat-map '${c.title}' row ${i} sums to ${sum}`);
+        if (c.sink == null && Math.abs(sum - 1) > 1e-4) problems.push(`heat-map '${c.title}' row ${i} sums to ${sum}`);
+        if (c.sink != null && !(sum > 0 && sum < 1 - 1e-4)) problems.push(`heat-map '${c.title}' (sink) row ${i} sums to ${sum}`);
+        const [left, right] = c.windowSize ?? [-1, -1], diagonal = i + hm.sk - hm.sq;
         row.forEach((w, j) => {
-          const visible = !c.causal || j <= i + hm.sk - hm.sq;
+          const visible = (!c.causal || j <= diagonal) && (left < 0 || j >= diagonal - left) && (right < 0 || j <= diagonal + right);
           if (visible !== (w > 0)) problems.push(`heat-map '${c.title}' P[${i}][${j}] = ${w} (visible: ${visible})`);
         });
       }));
