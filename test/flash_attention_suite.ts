@@ -9,6 +9,7 @@ import {activateBackend} from './backends';
 import {AttentionCase, CASES} from './cases';
 import {defineApiTests} from './api_suite';
 import {defineDropoutTests} from './dropout_suite';
+import {defineWindowSkipTests} from './window_skip_suite';
 import {defineErrorTests} from './errors_suite';
 import {defineFp8Tests} from './fp8_suite';
 import {defineGradTests} from './grad_suite';
@@ -56,6 +57,7 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
     definePrecisionTests(backend, seed);
     defineFp8Tests(seed);
     defineDropoutTests(seed);
+    if (backend === 'cpu') defineWindowSkipTests();
     if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);
     else describe('gradients', () => it(`skipped: no FlashAttentionGrad kernel for ${backend} yet`, function() { this.skip(); }));
     defineApiTests();
