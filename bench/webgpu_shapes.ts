@@ -125,6 +125,8 @@ export const presets: Record<string, Preset> = {
       prefill(1, 8, 4096, 64, false, f16),
       prefill(1, 8, 4096, 64, true, f16),
       prefill(1, 8, 16384, 64, false, f16),
+      prefill(1, 8, 16384, 64, true, f16),
+      prefill(1, 8, 16384, 64, true, {...f16, ...windowOnly(4096)}),
       prefill(4, 32, 512, 128, false, f16),
       prefill(1, 8, 4096, 128, false, f16),
       prefill(1, 8, 65536, 64, true, {...f16, flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),

@@ -38,7 +38,12 @@ let passed = 0, failed = 0;
  * A table twice, with the automatic launch plan and with split-KV forced on every case; `label` names the
  * arithmetic in each line's tag.
  */
-async function runTable(cases: typeof table, label: string): Promise<void> {
+/** FA_GPU_GREP=text runs only the cases whose names contain it (a re-check after a fix; the record runs all). */
+const only = process.env.FA_GPU_GREP ?? '';
+const picked = <T extends {name: string}>(cases: T[]) => cases.filter(c => c.name.includes(only));
+
+async function runTable(all: typeof table, label: string): Promise<void> {
+  const cases = picked(all);
   for (const splits of [0, FORCED_SPLITS]) {
     tf.env().set(WEBGPU_SPLITS_FLAG, splits);
     const parts = [label, splits > 0 ? `split-KV ${splits}` : ''].filter(x => x !== '');
@@ -73,7 +78,7 @@ if (flashAttentionCapabilities().matrixUnits) {
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
 if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
-  for (const c of [...GRAD_CASES, ...SHARED_GRAD_CASES]) {
+  for (const c of picked([...GRAD_CASES, ...SHARED_GRAD_CASES])) {
     try {
       await runGradCase(c, seed);
       passed++;

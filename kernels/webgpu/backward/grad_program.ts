@@ -311,11 +311,14 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   let info = workgroupUniformLoad(&blockInfo);
   let b = info[0]; let g = info[1]; let n0 = info[2];
   let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
-  if (info[7] == 0 || n0 >= lenK) { return; }
+  // A padded KV cache's keys past the valid length still get their dK = dV = 0 written (no query sees
+  // them); elsewhere a block past lenK belongs to no sequence.
+  if (info[7] == 0 || (n0 >= lenK && ${!spec.cacheSeqlens})) { return; }
   diagonal = lenK - lenQ;
   kBase = (startK + n0) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH;
   vBase = (startK + n0) * uniforms.vStrideS + b * uniforms.vStrideB + g * uniforms.vStrideH;
-  rowsK = min(BLOCK_N, lenK - n0);
+  rowsK = max(0, min(BLOCK_N, lenK - n0));
+  let rowsStored = ${spec.cacheSeqlens ? 'min(BLOCK_N, uniforms.seqlenK - n0)' : 'rowsK'};
   load_kv(tid);
 
   var dk = array<array<vec4<f32>, DC>, RA>();
@@ -323,7 +326,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   // Causal / window: only rows firstRowReaching(n0) .. rowEndReaching(last key) see some key of the block.
   // (Control flow reads only workgroup-uniform values: private variables would fail WGSL's uniformity analysis.)
   let mStart = (firstRowReaching(n0, lenK - lenQ) / BLOCK_M) * BLOCK_M;
-  let mEnd = rowEndReaching(min(n0 + BLOCK_N, lenK) - 1, lenK - lenQ, lenQ);
+  let mEnd = select(rowEndReaching(min(n0 + BLOCK_N, lenK) - 1, lenK - lenQ, lenQ), mStart, n0 >= lenK);
   // The iterations run over (query head h of the group, row block m0) in order; stageNext stages the
   // streamed block (Q_i, dO_i when in workgroup memory, lse_i, D_i) of iteration (stageH, stageM).
   let hEnd = (g + 1) * uniforms.groupSize;
@@ -360,7 +363,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
       ${accumulateKeys('dk', 'op_q')}
     }
   }
-  // -- store dK, dV --${storeAccumulators('rowsK', '(startK + n0 + row) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH',
+  // -- store dK, dV --${storeAccumulators('rowsStored', '(startK + n0 + row) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH',
       [{acc: 'dk', scaled: true, offset: ''}, {acc: 'dv', scaled: false, offset: 'uniforms.extraOffset + '}])}` : `
   // -- dQ pass: (b, h, query block), the last block first --
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
