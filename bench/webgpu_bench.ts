@@ -7,7 +7,7 @@
  *   npm run -s bench -- --json             JSON on stdout (-s: without npm's banner), or --out FILE
  *   npm run bench:pack                     .gpu/ for the H100; there: bash .gpu/run.sh --preset h100 --out F
  * Options: --preset small|h100, --json, --out FILE (JSON to a file, table still on stdout), --runs N (≥ 10),
- *   --warmup N, --warmup-ms MS (warm-up lasts at least this long: clocks ramp up), --only SUBSTRING (repeatable), --no-composition, --timeout SECONDS, --dawn FLAG (webgpu_setup.ts),
+ *   --warmup N, --warmup-ms MS (warm-up lasts at least this long: clocks ramp up), --batch-ms MS (work per sample, default 3), --only SUBSTRING (repeatable), --no-composition, --timeout SECONDS, --dawn FLAG (webgpu_setup.ts),
  *   --tiles TMxTNxRMxRN and --splits N (tuning: force the WebGPU kernel's tile shape / split-KV count,
  *   kernels/webgpu/launch_plan.ts), --no-roofline (tuning runs that only compare kernel versions).
  *
@@ -16,6 +16,8 @@
  * submit (the queue idle before), and `gpu`, the sum of the GPU timestamps of every program the call
  * dispatched (tf.time().kernelMs: tfjs puts each program in its own compute pass with timestampWrites).
  * The reported ms is the median gpu sample when the device has timestamp-query, else the median wall sample.
+ * A sample is N calls queued back to back, divided by N (N so that it holds ≥ --batch-ms of work): short calls
+ * separated by host syncs would otherwise run partly at the GPU's idle clock.
  */
 import './webgpu_setup';
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,6 +49,9 @@ if (preset == null) {
 const json = argv.includes('--json');
 const outFile = opt('--out');
 const RUNS = Math.max(10, Number(opt('--runs') ?? 10));
+/** Each timed sample queues calls back to back until it holds at least this much work (at most MAX_REPS). */
+const BATCH_MS = Number(opt('--batch-ms') ?? 3);
+const MAX_REPS = 64;
 const WARMUP = Math.max(1, Number(opt('--warmup') ?? 2));
 // GPUs lower their clocks when idle (the H100 idles at 345 MHz, boosts to 1980 MHz) and take a while under
 // load to raise them: warm-up lasts at least this long, so samples are taken at the sustained clock.
@@ -204,28 +209,37 @@ async function timeContenders(contenders: Contender[], results: Record<string, C
       }
     }
   }
+  // A sample is `reps` calls queued back to back (at least BATCH_MS of work), reported per call: the
+  // H200's clock falls within milliseconds of idling, so single short calls separated by host syncs run
+  // partly at idle clocks (a 0.2 ms decode measured up to 4× slow when no other contender kept it busy).
+  const reps: Record<string, number> = {};
+  for (const c of alive) {
+    await settle();
+    const t0 = performance.now();
+    disposeAll(c.run());
+    await settle();
+    reps[c.name] = Math.max(1, Math.min(MAX_REPS, Math.ceil(BATCH_MS / Math.max(performance.now() - t0, 1e-3))));
+  }
   for (let r = WARMUP; r < WARMUP + RUNS; r++) {
     for (const c of [...alive]) {
       try {
+        const n = reps[c.name];
         await settle();
         const t0 = performance.now();
-        const out = c.run();
+        for (let i = 0; i < n; i++) disposeAll(c.run());
         await settle();
-        const ms = performance.now() - t0;
-        disposeAll(out);
+        const ms = (performance.now() - t0) / n;
         if (r >= WARMUP) wall[c.name].push(ms);
         if (hasTimestamps) {
-          let timed: Outputs | undefined;
           const info = await withTimeout(tf.time(() => {
-            timed = c.run();
+            for (let i = 0; i < n; i++) disposeAll(c.run());
           }), 'tf.time');
-          disposeAll(timed);
           if (typeof info.kernelMs === 'number' && r >= WARMUP) {
-            gpu[c.name].push(info.kernelMs);
+            gpu[c.name].push(info.kernelMs / n);
             // tfjs-backend-webgpu 4.22 formats it as "Name: ms, Name: ms".
             const perProgram = (info as {getExtraProfileInfo?: () => string}).getExtraProfileInfo?.() ?? '';
             const sums: Record<string, number> = {};
-            for (const [, name, ms] of perProgram.matchAll(/(\w+): ([\d.eE+-]+)/g)) sums[name] = (sums[name] ?? 0) + Number(ms);
+            for (const [, name, ms] of perProgram.matchAll(/(\w+): ([\d.eE+-]+)/g)) sums[name] = (sums[name] ?? 0) + Number(ms) / n;
             for (const [name, ms] of Object.entries(sums)) (programs[c.name][name] ??= []).push(ms);
           }
         }
@@ -568,8 +582,9 @@ const report = {
   runtime: {node: process.version, tfjs: tf.version_core, dawnFlags},
   method: {
     warmup: WARMUP, warmupMs: WARMUP_MS, runs: RUNS,
-    reported: hasTimestamps ? 'median of per-run GPU kernel time (sum of timestamp-query durations of each program, tf.time().kernelMs)'
-                            : 'median of per-run wall time (call → queue.onSubmittedWorkDone())',
+    reported: (hasTimestamps ? 'median of per-call GPU kernel time (sum of timestamp-query durations of each program, tf.time().kernelMs)'
+                             : 'median of per-call wall time (calls → queue.onSubmittedWorkDone())') +
+        `; each sample is N calls queued back to back (N so that it holds ≥ ${BATCH_MS} ms, at most ${MAX_REPS}), divided by N`,
     flops: '4·B·Hq·Sq·Sk·D (varlen: Σ 4·H·L²·D), halved for causal with Sq = Sk; window rows: 4·B·Hq·D per visible pair',
     decodeBytes: 'K and V bytes read: 2·B·Hk·Sk·D·(4 float32 | 1 fp8)',
     tolerance: TOL,
