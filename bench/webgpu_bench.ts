@@ -375,6 +375,9 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
   const k = tf.tensor(kHost, kShape, 'float32');
   const v = tf.tensor(vHost, kShape, 'float32');
   const owned: tf.Tensor[] = [q, k, v];
+  // A decode loop keeps its cache lengths on the device: one int32 tensor, made here, not per call.
+  const cacheSeqlens = c.cacheSeqlens ? tf.tensor1d(c.cacheSeqlens, 'int32') : undefined;
+  if (cacheSeqlens) owned.push(cacheSeqlens);
 
   // flashAttention
   const contenders: Contender[] = [];
@@ -396,7 +399,7 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
       const precision: 'float32' | 'float16' = c.precision ?? 'float32';
       const windowSize: [number, number]|undefined = c.window ? [c.window - 1, -1] : undefined;
       const options = varlen ? {layout: 'thd' as const, causal, cuSeqlensQ: cu!, cuSeqlensK: cu!, precision} :
-                               {layout: 'bhsd' as const, causal, precision, windowSize, cacheSeqlens: c.cacheSeqlens};
+                               {layout: 'bhsd' as const, causal, precision, windowSize, cacheSeqlens};
       const fa = lib.flashAttention;
       flashRun = () => fa(q, kIn, vIn, options) as tf.Tensor;
       contenders.push({name: 'flash', run: flashRun});
