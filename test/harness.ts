@@ -229,7 +229,15 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
     }
     if (c.large) {
       const x = {q, k, v}[c.large.input];
-      for (const value of c.large.values) x[rng.int(0, x.length - 1)] = value;
+      // Distinct positions: two values drawn onto one index would leave only the last (a case asking for
+      // 1e5 and 65519 then sees no overflow, once in x.length runs).
+      const taken = new Set<number>();
+      for (const value of c.large.values) {
+        let at = rng.int(0, x.length - 1);
+        while (taken.has(at)) at = (at + 1) % x.length;
+        taken.add(at);
+        x[at] = value;
+      }
     }
     const qAt = layoutIndex(c, g, g.rowsQ, hq), kAt = layoutIndex(c, g, g.rowsK, hk);
     const qShape = layoutShape(c, g, g.rowsQ, hq), kShape = layoutShape(c, g, g.rowsK, hk);

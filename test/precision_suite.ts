@@ -131,12 +131,12 @@ export function definePrecisionTests(backend: string, seed: string): void {
     describe(`half's range (${backend} computes float16 calls in ${arithmetic === 'either' ? 'float16 or float32' : arithmetic})`, () => {
       const asHalf = async (c: AttentionCase) => {
         const result = await runCase(c, seed);
-        if (c.large!.input === 'v') expect(result.infinities, 'outputs that are ±Infinity').to.be.greaterThan(0);
+        if (c.large!.input === 'v') expect(result.infinities, `outputs that are ±Infinity (seed ${seed}, FA_SEED replays)`).to.be.greaterThan(0);
       };
       // float32 arithmetic holds these values: the float32 oracle, finite outputs.
       const asFloat32 = async (c: AttentionCase) => {
         const result = await runCase(c, seed, {oracleHalf: 'none'});
-        expect(result.infinities, 'outputs that are ±Infinity').to.equal(0);
+        expect(result.infinities, `outputs that are ±Infinity (seed ${seed}, FA_SEED replays)`).to.equal(0);
       };
       for (const c of OVERFLOW_CASES) {
         it(c.name, async () => {
