@@ -2,7 +2,7 @@
 # The whole test suite, from a fresh Debian machine with Node 20:
 #   installs what it needs (Debian's chromium and libvulkan1 through apt when missing and root; npm packages),
 #   builds the package, type-checks, then runs
-#     1. Node (mocha): cpu, and webgpu through Dawn on SwiftShader's Vulkan driver;
+#     1. Node (mocha): cpu, and webgpu through Dawn on SwiftShader's Vulkan driver; and, at the same time,
 #     2. headless Chromium (karma): cpu, webgl and webgpu on SwiftShader;
 #     3. the <script> build, the npm-packed package in a fresh project (test/consumer), the demo page;
 #   and exits non-zero on any failure. FA_BACKENDS=cpu,webgpu narrows the backends; FA_SEED replays a run.
@@ -34,10 +34,18 @@ export VK_ICD_FILENAMES=${VK_ICD_FILENAMES:-/usr/lib/chromium/vk_swiftshader_icd
 logs=$(mktemp -d)
 status=0
 
-echo "== Node: cpu and webgpu (Dawn + SwiftShader)"
-npm run --silent test:node 2>&1 | tee "$logs/node.log" || status=1
+# The two suites run side by side: each spends its time compiling shaders on one core (SwiftShader),
+# so together they take about as long as the longer one. Node's log is printed when it ends.
+echo "== building the test bundles"
+node scripts/build_tests.mjs
+echo "== Node: cpu and webgpu (Dawn + SwiftShader), in the background (log below)"
+npx mocha >"$logs/node.log" 2>&1 &
+node_pid=$!
 echo "== headless Chromium: cpu, webgl, webgpu"
-npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1  # bundle built by test:node
+npx karma start karma.conf.cjs 2>&1 | tee "$logs/browser.log" || status=1
+wait "$node_pid" || status=1
+echo "== Node: cpu and webgpu (Dawn + SwiftShader)"
+cat "$logs/node.log"
 
 echo "== the <script> build in headless Chromium"
 node test/umd/umd.test.mjs 2>&1 | tee "$logs/umd.log" || status=1
