@@ -12,7 +12,11 @@
  *   dP_ij = Z_ij dO_i · v_j (the softmax's own Jacobian then as above; Σ_t P_it dP_it = dO_i · out_i).
  * (The kernels use D_i = rowsum(dO ∘ O); this uses Σ P dP: the same number, reached another way.)
  * Canonical layouts as in oracle.ts; float inputs only (FP8 is forward-only).
+ * precision 'float16' (x.half set): q, k, v and dO are rounded to half before everything; P is rounded for
+ * dv = Σ half(P) Z dO, and dS · (1 − tanh²) is rounded for dq and dk (the scale after): the rounding points
+ * of FlashAttention-2's fp16 backward (kernels/cpu/attention_backward_loop.ts). dBias and dSlope sum dS.
  */
+import {oracleHalfRound} from './half_oracle';
 import {oracleDropoutScale, OracleInputs, oracleScore, oracleVisible} from './oracle';
 
 export interface OracleGradInputs extends OracleInputs {
@@ -25,6 +29,8 @@ export interface OracleGradInputs extends OracleInputs {
   /** Index of the slope that (b, h) reads, and the slopes' size. */
   slopeIndex?: (b: number, h: number) => number;
   slopeSize?: number;
+  /** With half: leave one rounding point out (tests that each one is visible). */
+  halfSkip?: 'inputs'|'p'|'ds';
 }
 
 export interface OracleGrads {
@@ -36,7 +42,12 @@ export interface OracleGrads {
   dSinks: Float64Array|null;
 }
 
-export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: number): OracleGrads {
+export function oracleAttentionGrad(given: OracleGradInputs, rowsQ: number, rowsK: number): OracleGrads {
+  const point = (name: 'inputs'|'p'|'ds') => (given.half && given.halfSkip !== name ? oracleHalfRound : (y: number) => y);
+  const [roundInput, roundP, roundDs] = [point('inputs'), point('p'), point('ds')];
+  const rounded = (a: ArrayLike<number>) => Float64Array.from(a, roundInput);
+  const x: OracleGradInputs = given.half ?
+      {...given, q: rounded(given.q), k: rounded(given.k), v: rounded(given.v), dOut: rounded(given.dOut)} : given;
   const {hq, hk, d} = x;
   const group = hq / hk;
   const g: OracleGrads = {
@@ -88,11 +99,12 @@ export function oracleAttentionGrad(x: OracleGradInputs, rowsQ: number, rowsK: n
         keys.forEach((j, t) => {
           const rk = x.startsK[b] + j;
           const ds = p[t] * (dp[t] - rowD);
-          const dsDot = ds * dCaps[t];
+          const dsDot = roundDs(ds * dCaps[t]);
+          const pz = roundP(p[t]) * z[t];
           for (let c = 0; c < d; c++) {
             g.dq[qi(rq, h, c)] += x.softmaxScale * dsDot * x.k[ki(rk, gh, c)];
             g.dk[ki(rk, gh, c)] += x.softmaxScale * dsDot * x.q[qi(rq, h, c)];
-            g.dv[ki(rk, gh, c)] += p[t] * z[t] * x.dOut[qi(rq, h, c)];
+            g.dv[ki(rk, gh, c)] += pz * x.dOut[qi(rq, h, c)];
           }
           if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
           if (g.dSlopes) g.dSlopes[x.slopeIndex!(b, h)] -= ds * Math.abs(i + lk - lq - j);

@@ -40,7 +40,14 @@ export const SHARED_GRAD_CASES: AttentionCase[] = CASES.filter(c => c.fp8 == nul
 /** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */
 const ATOL = 1e-4, RTOL = 1e-3;
 
-export async function runGradCase(c: AttentionCase, seed: string, bound = {atol: ATOL, rtol: RTOL}): Promise<void> {
+/** A gradient check's bound, and whether the oracle takes the float16 backward's rounding points (grad_oracle.ts). */
+export interface GradCheck {
+  atol: number;
+  rtol: number;
+  oracleHalf?: boolean;
+}
+
+export async function runGradCase(c: AttentionCase, seed: string, bound: GradCheck = {atol: ATOL, rtol: RTOL}): Promise<void> {
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
   const hq = c.hq, hk = c.hk ?? c.hq, d = c.d;
@@ -58,6 +65,7 @@ export async function runGradCase(c: AttentionCase, seed: string, bound = {atol:
   const oracleIn: OracleGradInputs = {
     batch: g.batch, hq, hk, d, startsQ: g.startsQ, startsK: g.startsK, lensQ: g.lensQ, lensK: g.lensK, q, k, v,
     causal: c.causal ?? false, softmaxScale: c.softmaxScale ?? 1 / Math.sqrt(d), dOut,
+    ...(bound.oracleHalf ? {half: 'qkv' as const} : {}),
   };
   const options: FlashAttentionOptions = {layout: c.layout, causal: c.causal, softmaxScale: c.softmaxScale, returnLse: c.returnLse};
   if (c.precision != null) options.precision = c.precision;

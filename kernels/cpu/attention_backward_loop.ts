@@ -14,10 +14,18 @@
  *       -- dBias, dSlope -- dBias += dS (summed over broadcast axes); dSlope -= Σ dS · |i + Sk - Sq - j|
  *     store dK_j, dV_j (summed over the group's query heads: GQA/MQA)
  * Rows with no visible key (lse = -inf) have P = 0 and contribute nothing.
+ *
+ * precision 'float16' (the forward's rounding points carried to the five products, as FlashAttention-2's
+ * fp16 backward): q, k, v and dO are rounded to IEEE half as they are loaded (D_i takes the rounded dO);
+ * P is rounded to half for dV = Pᵀ dO (then the dropout scale, as the forward's P·V); dS' is rounded to
+ * half for dQ = dS' K and dK = dS'ᵀ Q (the softmax scale after, as FA2 scales its dQ and dK at the end).
+ * dS itself, D_i, the recomputed S and P, and every accumulator stay float64/float32; dBias and dSlope
+ * sum the unrounded dS (they are sums, not matrix products).
  */
 import type {TypedArray} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
 import {dropoutKeeps} from '../../src/dropout';
+import {roundToHalf} from '../../src/half';
 import {RowLoader} from './row_loader';
 import {sequenceBounds} from './sequence';
 import {VisibleKeys} from './visible_keys';
@@ -55,7 +63,9 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
   const [ksB, ksS, ksH] = spec.kStrides;
   const [lsB, lsS, lsH] = spec.lseStrides;
   const [bsB, bsH, bsI, bsJ] = spec.biasStrides;
-  const load = (x: TypedArray, strides: typeof spec.qStrides) => new RowLoader(x, strides, null, D);
+  const half = spec.precision === 'float16';
+  const toHalf = half ? roundToHalf : (x: number) => x;
+  const load = (x: TypedArray, strides: typeof spec.qStrides) => new RowLoader(x, strides, null, D, half);
   const qLoader = load(data.q, spec.qStrides), doLoader = load(data.dOutput, spec.oStrides);
   const kLoader = load(data.k, spec.kStrides), vLoader = load(data.v, spec.vStrides);
   const qTile = new Float32Array(BLOCK_M * D), doTile = new Float32Array(BLOCK_M * D);
@@ -94,7 +104,7 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
               rowLse[r] = data.lse[(startQ + i) * lsS + b * lsB + h * lsH];
               const o = (startQ + i) * osS + b * osB + h * osH;
               let di = 0;
-              for (let d = 0; d < D; d++) di += data.dOutput[o + d] * data.output[o + d];
+              for (let d = 0; d < D; d++) di += doTile[r * D + d] * data.output[o + d];
               rowD[r] = di - (data.dLse ? data.dLse[(startQ + i) * lsS + b * lsB + h * lsH] : 0);
             }
             // -- recompute P, then dV and dS --
@@ -121,10 +131,11 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
               for (let c = 0; c < cols; c++) {
                 const pij = p[ro + c];
                 const z = dropout && !dropoutKeeps(spec.dropoutSeed, spec.dropoutThreshold, b, h, i, n0 + c) ? 0 : dropout ? keptScale : 1;
+                const pz = toHalf(pij) * z;
                 let dp = 0;
                 if (pij !== 0) {
                   for (let d = 0; d < D; d++) {
-                    dvAcc[c * D + d] += pij * z * doTile[qo + d];
+                    dvAcc[c * D + d] += pz * doTile[qo + d];
                     dp += doTile[qo + d] * vTile[c * D + d];
                   }
                 }
@@ -139,7 +150,7 @@ export function attentionBackward(spec: FlashAttentionSpec, data: BackwardData, 
                 const dsij = ds[ro + c];
                 if (dsij === 0) continue;
                 const j = n0 + c;
-                const dsDot = scale * dsij * (dCap ? dCap[ro + c] : 1);
+                const dsDot = scale * toHalf(dsij * (dCap ? dCap[ro + c] : 1));
                 for (let d = 0; d < D; d++) {
                   dq[dqBase + d] += dsDot * kTile[c * D + d];
                   dkAcc[c * D + d] += dsDot * qTile[qo + d];
