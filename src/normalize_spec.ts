@@ -261,7 +261,7 @@ function resolveDescale(
     tensors: Record<string, Tensor>): {kind: DescaleKind, value: number} {
   const optionName = `${name}Descale`;
   if (info.format == null) {
-    if (option != null) fail(`${optionName} applies to an FP8 ${name} only, but ${name} is float32`);
+    if (option != null) fail(`${optionName} applies to an FP8 ${name} only, but ${name} is ${info.storage}`);
     return {kind: 'none', value: 1};
   }
   const descale = option ?? info.carriedDescale;
