@@ -5,33 +5,16 @@
  * even length with +0, and its logical shape. toFloat16 and fromFloat16 run as the ToFloat16 / FromFloat16
  * kernels of the active backend (kernels/<backend>/float16_codec_*), bit-exact with src/half.ts.
  */
-import {engine, Tensor, util} from '@tensorflow/tfjs-core';
+import {engine, Tensor} from '@tensorflow/tfjs-core';
 import {asAttrs, Float16CodecAttrs, FromFloat16, ToFloat16} from './kernel_name';
+import {PackedTensor} from './packed_words';
 import {halfWordsPerRow} from './spec';
 
-export class Float16Tensor {
+export class Float16Tensor extends PackedTensor {
   readonly isFloat16Tensor = true;
-  constructor(
-      /** int32 [..., ceil(n / 2)]: halves packed little-endian, two per word. */
-      readonly words: Tensor,
-      /** Logical shape [..., n]. */
-      readonly shape: number[]) {
-    util.assert(words.dtype === 'int32', () => `Float16Tensor: words must be int32, got ${words.dtype}`);
-    util.assert(shape.length >= 1, () => 'Float16Tensor: the logical shape must have rank >= 1');
-    const expected = [...shape.slice(0, -1), halfWordsPerRow(shape[shape.length - 1])];
-    util.assert(
-        util.arraysEqual(words.shape, expected),
-        () => `Float16Tensor: words shape ${JSON.stringify(words.shape)} does not hold logical shape ` +
-            `${JSON.stringify(shape)} (expected ${JSON.stringify(expected)})`);
-  }
-  get rank(): number {
-    return this.shape.length;
-  }
-  get isDisposed(): boolean {
-    return this.words.isDisposed;
-  }
-  dispose(): void {
-    this.words.dispose();
+  /** words: int32 [..., ceil(n / 2)], two halves per word; shape: the logical [..., n]. */
+  constructor(words: Tensor, shape: number[]) {
+    super(words, shape, 'Float16Tensor', halfWordsPerRow);
   }
 }
 

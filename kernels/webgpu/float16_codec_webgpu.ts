@@ -27,13 +27,8 @@ function runCodec(direction: HalfDirection, {inputs: {x}, backend, attrs}: Codec
   return reshapedInfo(out, shape);
 }
 
-export const toFloat16WebgpuConfig: KernelConfig = {
-  kernelName: ToFloat16,
-  backendName: 'webgpu',
-  kernelFunc: ((args: CodecArgs) => runCodec('pack', args)) as unknown as KernelFunc,
-};
-export const fromFloat16WebgpuConfig: KernelConfig = {
-  kernelName: FromFloat16,
-  backendName: 'webgpu',
-  kernelFunc: ((args: CodecArgs) => runCodec('unpack', args)) as unknown as KernelFunc,
-};
+/** ToFloat16 packs, FromFloat16 unpacks: one config per direction. */
+export const [toFloat16WebgpuConfig, fromFloat16WebgpuConfig]: KernelConfig[] = (['pack', 'unpack'] as const).map(direction => ({
+  kernelName: direction === 'pack' ? ToFloat16 : FromFloat16, backendName: 'webgpu',
+  kernelFunc: ((args: CodecArgs) => runCodec(direction, args)) as unknown as KernelFunc,
+}));
