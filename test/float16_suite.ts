@@ -104,8 +104,9 @@ export function defineFloat16Tests(seed: string): void {
       expect(half.isDisposed).to.equal(true);
       expect(tf.memory().numTensors).to.equal(before);
       expect(() => fromFloat16(half)).to.throw(/fromFloat16: t has been disposed/);
-      expect(() => toFloat16(tf.tensor([1], [1], 'int32'))).to.throw(/toFloat16: x must be float32, got int32/);
-      x.dispose();
+      const ints = tf.tensor([1], [1], 'int32');
+      expect(() => toFloat16(ints)).to.throw(/toFloat16: x must be float32, got int32/);
+      tf.dispose([x, ints]);
     });
   });
 }
