@@ -7,7 +7,7 @@
 import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import {halfBits, halfValue} from '../src/half';
-import {Float16Tensor, fromFloat16, isFloat16Tensor, toFloat16} from '../src/index';
+import {flashAttention, Float16Tensor, fromFloat16, isFloat16Tensor, toFloat16} from '../src/index';
 import {oracleHalfRound} from './half_oracle';
 import {makeRng} from './rng';
 
@@ -107,6 +107,16 @@ export function defineFloat16Tests(seed: string): void {
       const ints = tf.tensor([1], [1], 'int32');
       expect(() => toFloat16(ints)).to.throw(/toFloat16: x must be float32, got int32/);
       tf.dispose([x, ints]);
+    });
+
+    it('flashAttention on float16 inputs runs the FlashAttention kernel alone (no FromFloat16 copy first)', async () => {
+      const q = tf.randomNormal([1, 5, 2, 8]), k = tf.randomNormal([1, 7, 2, 8]);
+      const q16 = toFloat16(q), k16 = toFloat16(k);
+      const info = await tf.profile(() => flashAttention(q16, k16, k16) as tf.Tensor);
+      expect(info.kernelNames).to.deep.equal(['FlashAttention']);
+      tf.dispose([q, k, info.result as tf.Tensor]);
+      q16.dispose();
+      k16.dispose();
     });
   });
 }

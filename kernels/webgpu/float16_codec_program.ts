@@ -10,7 +10,7 @@
 import type {Float16CodecAttrs} from '../../src/kernel_name';
 import {halfWordsPerRow} from '../../src/spec';
 import {FlatProgram, perElementDispatch} from './flat_program';
-import {HALF_WGSL} from './half_wgsl';
+import {HALF_DECODE_WGSL, HALF_ENCODE_WGSL} from './half_wgsl';
 import {UniformField} from './uniforms';
 
 export type HalfDirection = 'pack'|'unpack';
@@ -45,7 +45,7 @@ export class Float16CodecProgram extends FlatProgram {
     let c = index - row * uniforms.rowLength;
     result[index] = halfDecode2(bitcast<u32>(x[row * uniforms.wordsPerRow + c / 2]))[c % 2];`;
     return `
-${HALF_WGSL}
+${this.direction === 'pack' ? HALF_ENCODE_WGSL : HALF_DECODE_WGSL}
 fn main(index : i32) {
   if (index < uniforms.size) {${body}
   }

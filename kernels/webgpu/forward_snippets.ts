@@ -6,7 +6,7 @@
  */
 import {FlashAttentionSpec, Fp8Format, hasWindow, Storage} from '../../src/spec';
 import {fp8CodecSnippet} from './fp8_wgsl';
-import {HALF_WGSL} from './half_wgsl';
+import {HALF_DECODE_WGSL} from './half_wgsl';
 import {inputFormats} from './launch_plan';
 import {stageBlock} from './staging';
 import type {UniformField} from './uniforms';
@@ -23,7 +23,7 @@ import type {UniformField} from './uniforms';
  *   loadRow_X(base, d)              both at once
  */
 export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean, storage: Storage = format ? 'fp8' : 'float32'): string {
-  const raw = storage === 'float16' ? HALF_ROW_READ(name) : format == null && vec4Rows ? `
+  const raw = storage === 'float16' ? halfRowRead(name) : format == null && vec4Rows ? `
   if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
   return ${name}[(base + d) / 4];` : format == null ? `
   var r = vec4<f32>(0.0);
@@ -47,7 +47,8 @@ fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> { return decodeRaw_${name}(
 }
 
 /** The float16 read of elements d..d+3: words (base + d / 2) and the next, halves past D masked to +0. */
-const HALF_ROW_READ = (name: string) => `
+function halfRowRead(name: string): string {
+  return `
   var r = vec2<u32>(0u);
   let valid = uniforms.headDim - d;
   if (valid <= 0) { return r; }
@@ -57,6 +58,7 @@ const HALF_ROW_READ = (name: string) => `
   if (valid > 2) { r.y = bitcast<u32>(${name}[w + 1]); }
   if (valid == 3) { r.y = r.y & 0xffffu; }
   return r;`;
+}
 
 /** descale_X(head): per-head tensor, else the scalar uniform (1 when X is float32). */
 export function descale(name: 'q'|'k'|'v', spec: FlashAttentionSpec): string {
@@ -201,7 +203,7 @@ export function pQuantizer(spec: FlashAttentionSpec): string {
 /** The FP8 codecs the call uses, and the half decoder when any of q, k, v is a float16 tensor. */
 export function codecs(spec: FlashAttentionSpec): string {
   const formats = new Set([spec.qFormat, spec.kFormat, spec.vFormat, spec.pScale > 0 ? spec.pFormat : null]);
-  const half = [spec.qStorage, spec.kStorage, spec.vStorage].includes('float16') ? [HALF_WGSL] : [];
+  const half = [spec.qStorage, spec.kStorage, spec.vStorage].includes('float16') ? [HALF_DECODE_WGSL] : [];
   return [...[...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet), ...half].join('\n');
 }
 

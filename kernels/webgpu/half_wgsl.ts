@@ -8,7 +8,7 @@
  *                               (every half is a float32); the ToFloat16 / FromFloat16 tests hold it to the
  *                               reference for every class of half (subnormals, ±0, ±Inf, NaN) on each device.
  */
-export const HALF_WGSL = `
+export const HALF_ENCODE_WGSL = `
 fn halfEncode(x : f32) -> u32 {
   let bits = bitcast<u32>(x);
   let sign = (bits >> 16u) & 0x8000u;
@@ -34,7 +34,9 @@ fn halfEncode(x : f32) -> u32 {
   if (rest > 0x1000u || (rest == 0x1000u && (h & 1u) == 1u)) { h = h + 1u; }
   return sign | h;
 }
+`;
 
+export const HALF_DECODE_WGSL = `
 fn halfDecode2(word : u32) -> vec2<f32> {
   return unpack2x16float(word);
 }
