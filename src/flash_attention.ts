@@ -4,6 +4,7 @@
  * for tfjs's own ops.
  */
 import {engine, op, Tensor, tensor1d} from '@tensorflow/tfjs-core';
+import type {Float16Tensor} from './float16';
 import {Fp8Tensor, quantizeFp8} from './fp8';
 import {backwardNeedsLse, setInputsToSave} from './gradient';
 import {asAttrs, FlashAttention} from './kernel_name';
@@ -47,7 +48,7 @@ function flashAttention_(
  */
 export function flashAttention(q: AttentionInput, k: AttentionInput, v: AttentionInput,
                                options: FlashAttentionOptions&{returnLse: true}): FlashAttentionWithLse;
-export function flashAttention(q: Tensor, k: AttentionInput, v: AttentionInput,
+export function flashAttention(q: Tensor|Float16Tensor, k: AttentionInput, v: AttentionInput,
                                options?: FlashAttentionOptions&{oScale?: undefined}): Tensor;
 export function flashAttention(q: AttentionInput, k: AttentionInput, v: AttentionInput,
                                options?: FlashAttentionOptions): FlashAttentionOutput;

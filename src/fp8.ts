@@ -5,6 +5,7 @@
  */
 import {engine, reciprocal, Tensor, Tensor1D, util} from '@tensorflow/tfjs-core';
 import {asAttrs, DequantizeFp8, Fp8CodecAttrs, Fp8CodecInputs, QuantizeFp8} from './kernel_name';
+import {PackedTensor} from './packed_words';
 import {Fp8Format, fp8WordsPerRow} from './spec';
 
 export type {Fp8Format} from './spec';
@@ -12,35 +13,20 @@ export type {Fp8Format} from './spec';
 /** A descale: one number for the whole tensor, or a 1-D tensor along one axis (the head axis for the op). */
 export type Descale = number | Tensor1D;
 
-export class Fp8Tensor {
+export class Fp8Tensor extends PackedTensor {
   readonly isFp8Tensor = true;
+  /** words: int32 [..., ceil(n / 4)], codes packed little-endian, four per word; shape: the logical [..., n]. */
   constructor(
-      /** int32 [..., ceil(n / 4)]: codes packed little-endian, four per word. */
-      readonly words: Tensor,
-      /** Logical shape [..., n]. */
-      readonly shape: number[],
-      readonly format: Fp8Format,
+      words: Tensor, shape: number[], readonly format: Fp8Format,
       /** value = value(code) · descale; undefined when the creator did not record one. */
       readonly descale?: Descale,
       /** Axis the descale tensor runs along (default: the head axis, rank - 2). */
       readonly descaleAxis = shape.length - 2) {
-    util.assert(
-        words.dtype === 'int32', () => `Fp8Tensor: words must be int32, got ${words.dtype}`);
-    const expected = [...shape.slice(0, -1), fp8WordsPerRow(shape[shape.length - 1])];
-    util.assert(
-        util.arraysEqual(words.shape, expected),
-        () => `Fp8Tensor: words shape ${JSON.stringify(words.shape)} does not hold logical shape ` +
-            `${JSON.stringify(shape)} (expected ${JSON.stringify(expected)})`);
-  }
-  get rank(): number {
-    return this.shape.length;
-  }
-  get isDisposed(): boolean {
-    return this.words.isDisposed;
+    super(words, shape, 'Fp8Tensor', fp8WordsPerRow);
   }
   /** Disposes the words and a descale tensor that this object owns. */
-  dispose(): void {
-    this.words.dispose();
+  override dispose(): void {
+    super.dispose();
     if (this.descale instanceof Tensor) this.descale.dispose();
   }
 }

@@ -6,9 +6,11 @@
  * backend then computes dQ, dK, dV (and dBias, dSlopes), with no Sq×Sk anywhere.
  */
 import {engine, getKernel, GradConfig, NamedAttrMap, Tensor, zeros} from '@tensorflow/tfjs-core';
+import {Float16Tensor, fromFloat16} from './float16';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from './kernel_name';
+import {withFloat32Storage} from './normalize_spec';
 import {sinkGradient} from './sink_gradient';
-import {FlashAttentionSpec, kernelInputNames} from './spec';
+import {FlashAttentionSpec, kernelInputNames, Layout} from './spec';
 
 /**
  * Which inputs this call's forward must save. tfjs reads `inputsToSave` once per forward, and which
@@ -26,6 +28,37 @@ export function setInputsToSave(spec: FlashAttentionSpec): void {
 export function backwardNeedsLse(): boolean {
   const e = engine();
   return e.isTapeOn() && getKernel(FlashAttentionGrad, e.backendName) != null;
+}
+
+/** Logical shape of q (rows = totalQ, numHeadsQ) or k / v (totalK, numHeadsK) under a layout. */
+function logicalShape(layout: Layout, batch: number, rows: number, heads: number, d: number): number[] {
+  if (layout === 'thd') return [rows, heads, d];
+  return layout === 'bshd' ? [batch, rows, heads, d] : [batch, heads, rows, d];
+}
+
+/**
+ * Float16 inputs in the backward. tfjs differentiates with respect to tf.Tensors only, and a float16
+ * tensor's words are int32, so a half input has no gradient (its thunk throws if tfjs ever asks). The
+ * float32 inputs of the same call do: the backward decodes the half inputs with fromFloat16 (exact, every
+ * half is a float32) and runs the ordinary float32 backward on withFloat32Storage(spec). The saved O and LSE
+ * are those of that float32 problem: the forward computed on exactly these values.
+ */
+function decodeHalfInputs(spec: FlashAttentionSpec, inputs: Record<string, Tensor>): FlashAttentionSpec {
+  const storages = {q: spec.qStorage, k: spec.kStorage, v: spec.vStorage};
+  if (!Object.values(storages).includes('float16')) return spec;
+  for (const name of ['q', 'k', 'v'] as const) {
+    if (storages[name] !== 'float16') continue;
+    const [rows, heads] = name === 'q' ? [spec.totalQ, spec.numHeadsQ] : [spec.totalK, spec.numHeadsK];
+    inputs[name] = fromFloat16(new Float16Tensor(inputs[name], logicalShape(spec.layout, spec.batch, rows, heads, spec.headDim)));
+  }
+  return withFloat32Storage(spec);
+}
+
+function noHalfGradient(name: string): () => Tensor {
+  return () => {
+    throw new Error(`flashAttention: ${name} is a float16 tensor (packed int32 words), which has no gradient; ` +
+                    `pass a float32 ${name} to differentiate with respect to it`);
+  };
 }
 
 export const flashAttentionGradConfig: GradConfig = {
@@ -50,13 +83,19 @@ export const flashAttentionGradConfig: GradConfig = {
       throw new Error(`flashAttention: the forward saved no LSE for the backward ` +
                       `(backend '${engine().backendName}' has no ${FlashAttentionGrad} kernel)`);
     }
-    const gradInputs: Record<string, Tensor> = {...inputs, output, dOutput: dys[0], lse};
+    const floatInputs = {...inputs};
+    const floatSpec = decodeHalfInputs(spec, floatInputs);
+    const gradInputs: Record<string, Tensor> = {...floatInputs, output, dOutput: dys[0], lse};
     // An LSE kept for the backward only never reached the caller, so its upstream gradient is zero.
     if (!spec.lseForBackwardOnly && dys[1] != null) gradInputs.dLse = dys[1];
-    const grads = engine().runKernel(FlashAttentionGrad, gradInputs, asAttrs(spec)) as Tensor[];
+    const grads = engine().runKernel(FlashAttentionGrad, gradInputs, asAttrs(floatSpec)) as Tensor[];
     const [dq, dk, dv] = grads;
     let next = 3;
-    const result: Record<string, () => Tensor> = {q: () => dq, k: () => dk, v: () => dv};
+    const result: Record<string, () => Tensor> = {
+      q: spec.qStorage === 'float16' ? noHalfGradient('q') : () => dq,
+      k: spec.kStorage === 'float16' ? noHalfGradient('k') : () => dk,
+      v: spec.vStorage === 'float16' ? noHalfGradient('v') : () => dv,
+    };
     if (spec.bias !== 'none') {
       const dBias = grads[next++];
       result.bias = () => dBias;

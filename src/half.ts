@@ -66,3 +66,14 @@ export function roundToHalf(x: number): number {
 export function roundTileToHalf(tile: Float32Array|Float64Array, n: number): void {
   for (let i = 0; i < n; i++) tile[i] = roundToHalf(tile[i]);
 }
+
+let decodeTable: Float32Array|null = null;
+
+/** halfValue of all 65536 bit patterns (256 KiB, built on first use): the cpu kernels' half decoder. */
+export function halfDecodeTable(): Float32Array {
+  if (decodeTable == null) {
+    decodeTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) decodeTable[h] = halfValue(h);
+  }
+  return decodeTable;
+}

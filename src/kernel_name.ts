@@ -6,8 +6,8 @@ export const FlashAttention = 'FlashAttention';
 export type FlashAttention = typeof FlashAttention;
 
 /**
- * Tensor inputs of the FlashAttention kernel. q, k, v are float32, or int32 words of packed e4m3
- * codes when the spec names an FP8 format for them. Optional inputs are present exactly when the
+ * Tensor inputs of the FlashAttention kernel. q, k, v are float32, or int32 words of packed halves or
+ * e4m3 codes as the spec's qStorage / kStorage / vStorage say. Optional inputs are present exactly when the
  * spec says so (bias: 'matrix', alibi: not 'none', varlen, a descale kind 'perHead').
  */
 export interface FlashAttentionInputs {
@@ -56,6 +56,19 @@ export interface Fp8CodecAttrs {
 export interface Fp8CodecInputs {
   x: TensorInfo;
   scales?: TensorInfo;
+}
+
+export const ToFloat16 = 'ToFloat16';
+export const FromFloat16 = 'FromFloat16';
+
+/**
+ * ToFloat16: x float32 [..., n] → int32 words [..., ceil(n / 2)], half 2m + e of a row (round to nearest
+ * even, src/half.ts halfBits) in bits 16·e of word m, a padding half +0. FromFloat16: words → float32
+ * [..., n], the value of each half. Input `x` in both directions.
+ */
+export interface Float16CodecAttrs {
+  /** Logical length of the last axis (halves per row). */
+  rowLength: number;
 }
 
 export function asAttrs<T extends object>(attrs: T): NamedAttrMap {

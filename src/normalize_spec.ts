@@ -4,11 +4,12 @@
  * and what was expected. Nothing here allocates a tensor, so a throw leaks nothing.
  */
 import {engine, Tensor} from '@tensorflow/tfjs-core';
+import {Float16Tensor, isFloat16Tensor} from './float16';
 import {Descale, Fp8Tensor, isFp8Tensor} from './fp8';
 import {rejectUnknownKeys} from './closest_name';
 import {dropoutSeed32, dropoutThreshold} from './dropout';
 import {resolvePrecision} from './precision';
-import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, fp8WordsPerRow, Layout, Precision, Strides3} from './spec';
+import {AlibiKind, DescaleKind, FlashAttentionSpec, Fp8Format, Fp8Mode, Layout, Precision, Storage, storageRow, Strides3} from './spec';
 
 export type Int32Like = Tensor|Int32Array|number[];
 
@@ -81,7 +82,7 @@ type UnlistedOption = Exclude<keyof FlashAttentionOptions, typeof OPTION_NAMES[n
 const everyOptionListed: [UnlistedOption] extends [never] ? true : UnlistedOption = true;
 void everyOptionListed;
 
-export type AttentionInput = Tensor|Fp8Tensor;
+export type AttentionInput = Tensor|Fp8Tensor|Float16Tensor;
 
 /** Tensor inputs of the kernel, keyed as FlashAttentionInputs, plus int arrays still to be uploaded. */
 export interface NormalizedCall {
@@ -114,6 +115,7 @@ function cpuResidentValues(t: Tensor): ArrayLike<number>|null {
 
 interface InputInfo {
   shape: number[];
+  storage: Storage;
   format: Fp8Format|null;
   words: Tensor;
   carriedDescale?: Descale;
@@ -123,16 +125,20 @@ interface InputInfo {
 function describeInput(name: string, x: unknown): InputInfo {
   if (isFp8Tensor(x)) {
     if (x.words.isDisposed) fail(`${name} (FP8) has been disposed`);
-    return {shape: x.shape, format: x.format, words: x.words, carriedDescale: x.descale, carriedAxis: x.descaleAxis};
+    return {shape: x.shape, storage: 'fp8', format: x.format, words: x.words, carriedDescale: x.descale, carriedAxis: x.descaleAxis};
   }
-  if (!(x instanceof Tensor)) fail(`${name} must be a tf.Tensor or an FP8 tensor, got ${typeof x}`);
+  if (isFloat16Tensor(x)) {
+    if (x.words.isDisposed) fail(`${name} (float16) has been disposed`);
+    return {shape: x.shape, storage: 'float16', format: null, words: x.words};
+  }
+  if (!(x instanceof Tensor)) fail(`${name} must be a tf.Tensor, a float16 tensor or an FP8 tensor, got ${typeof x}`);
   if (x.isDisposed) fail(`${name} has been disposed`);
-  if (x.dtype !== 'float32') fail(`${name} must be float32 (or an FP8 tensor), got dtype ${x.dtype}`);
-  return {shape: x.shape, format: null, words: x};
+  if (x.dtype !== 'float32') fail(`${name} must be float32 (or a float16 / FP8 tensor), got dtype ${x.dtype}`);
+  return {shape: x.shape, storage: 'float32', format: null, words: x};
 }
 
 /** [batch, seq, head] strides of a tensor whose rows hold `row` storage units. */
-function layoutStrides(layout: Layout, s: number, h: number, row: number): Strides3 {
+export function layoutStrides(layout: Layout, s: number, h: number, row: number): Strides3 {
   if (layout === 'bshd') return [s * h * row, h * row, row];
   if (layout === 'bhsd') return [h * s * row, row, s * row];
   return [0, h * row, row];
@@ -255,7 +261,7 @@ function resolveDescale(
     tensors: Record<string, Tensor>): {kind: DescaleKind, value: number} {
   const optionName = `${name}Descale`;
   if (info.format == null) {
-    if (option != null) fail(`${optionName} applies to an FP8 ${name} only, but ${name} is float32`);
+    if (option != null) fail(`${optionName} applies to an FP8 ${name} only, but ${name} is ${info.storage}`);
     return {kind: 'none', value: 1};
   }
   const descale = option ?? info.carriedDescale;
@@ -416,8 +422,16 @@ export function normalizeSpec(
     tensors.sinks = sinks;
   }
 
-  // -- FP8 --
+  // -- FP8 (float16 tensors may join float32 anywhere, and FP8 k/v as q only) --
   let fp8Mode: Fp8Mode = 'none';
+  if (ki.storage !== vi.storage && (ki.storage === 'fp8' || vi.storage === 'fp8')) {
+    const [fp8, other] = ki.storage === 'fp8' ? ['k', vi] : ['v', ki];
+    const otherName = fp8 === 'k' ? 'v' : 'k';
+    if (other.storage === 'float16') {
+      fail(`${fp8} is FP8 but ${otherName} is a float16 tensor: k and v cannot mix FP8 and float16 in one call ` +
+           `(quantize both with quantizeFp8, or pass both as float16 tensors)`);
+    }
+  }
   if (qi.format != null) {
     if (ki.format == null || vi.format == null) fail('q is FP8, so k and v must be FP8 too (full FP8 mode)');
     fp8Mode = 'full';
@@ -450,10 +464,11 @@ export function normalizeSpec(
   // FP8 inputs have no gradient, so their forward never keeps an LSE for one.
   const lseForBackwardOnly = !lseAsked && backwardNeedsLse && fp8Mode === 'none';
 
-  const rowOf = (info: InputInfo) => info.format ? fp8WordsPerRow(d) : d;
+  const rowOf = (info: InputInfo) => storageRow(info.storage, d);
   const spec: FlashAttentionSpec = {
     layout, varlen, cacheSeqlens, batch, numHeadsQ: hq, numHeadsK: hk, groupSize: hq / hk, headDim: d,
     seqlenQ, seqlenK, totalQ: sq, totalK: sk,
+    qStorage: qi.storage, kStorage: ki.storage, vStorage: vi.storage,
     qStrides: layoutStrides(layout, sq, hq, rowOf(qi)),
     kStrides: layoutStrides(layout, sk, hk, rowOf(ki)),
     vStrides: layoutStrides(layout, sk, hk, rowOf(vi)),
@@ -471,4 +486,20 @@ export function normalizeSpec(
     oScale, oFormat: oScale > 0 ? qi.format : null,
   };
   return {spec, tensors, arrays};
+}
+
+/**
+ * The spec of the same call with every float16 input decoded to float32 (float32 storage, float32 strides):
+ * what the backward runs on after the gradient unpacks the half inputs (gradient.ts).
+ */
+export function withFloat32Storage(spec: FlashAttentionSpec): FlashAttentionSpec {
+  const {layout, totalQ, totalK, numHeadsQ, numHeadsK, headDim} = spec;
+  const decoded = (storage: Storage) => storage === 'float16' ? 'float32' : storage;
+  const q = decoded(spec.qStorage), k = decoded(spec.kStorage), v = decoded(spec.vStorage);
+  return {
+    ...spec, qStorage: q, kStorage: k, vStorage: v,
+    qStrides: layoutStrides(layout, totalQ, numHeadsQ, storageRow(q, headDim)),
+    kStrides: layoutStrides(layout, totalK, numHeadsK, storageRow(k, headDim)),
+    vStrides: layoutStrides(layout, totalK, numHeadsK, storageRow(v, headDim)),
+  };
 }

@@ -8,6 +8,8 @@
  * where seqStart_X(b) is 0 for dense layouts and cuSeqlensX[b] for `thd` (whose batch stride is 0).
  * For an FP8 tensor the unit is one int32 word holding four e4m3 codes, a row is
  * ceil(D / 4) words, and code d sits in bits 8·(d mod 4) of word d >> 2 (little-endian bytes).
+ * For a float16 tensor (src/float16.ts) the unit is one int32 word holding two IEEE halves, a row is
+ * ceil(D / 2) words, and half d sits in bits 16·(d mod 2) of word d >> 1.
  */
 
 export type Layout = 'bshd' | 'bhsd' | 'thd';
@@ -24,8 +26,14 @@ export type DescaleKind = 'none' | 'scalar' | 'perHead';
  * for Q·Kᵀ and P·V, and P = exp(S − m) rounded to half for P·V; S, acc, m, l and the LSE stay float32.
  */
 export type Precision = 'float32' | 'float16';
+/**
+ * How q, k or v is stored: float32 elements, packed IEEE halves (two per int32 word) or packed e4m3 codes
+ * (four per word). The storage decides the stride unit and how a kernel decodes a row, nothing else: a
+ * half input's values are exactly representable in float32, so the arithmetic is the precision's.
+ */
+export type Storage = 'float32' | 'float16' | 'fp8';
 
-/** [batch, seq, head] strides, in the tensor's storage unit (float32 element or FP8 word). */
+/** [batch, seq, head] strides, in the tensor's storage unit (float32 element, half-pair word or FP8 word). */
 export type Strides3 = [number, number, number];
 
 export interface FlashAttentionSpec {
@@ -50,6 +58,10 @@ export interface FlashAttentionSpec {
   /** Rows along the sequence axis of the q (k) tensor: Sq (Sk) dense, Tq (Tk) varlen. */
   readonly totalQ: number;
   readonly totalK: number;
+  /** Storage of q, k, v: every kernel decodes rows by these (FP8 ones also by their format). */
+  readonly qStorage: Storage;
+  readonly kStorage: Storage;
+  readonly vStorage: Storage;
   readonly qStrides: Strides3;
   readonly kStrides: Strides3;
   readonly vStrides: Strides3;
@@ -142,6 +154,16 @@ export function fp8WordsPerRow(n: number): number {
   return Math.ceil(n / 4);
 }
 
+/** Words per row of a float16 tensor whose last axis has n halves. */
+export function halfWordsPerRow(n: number): number {
+  return Math.ceil(n / 2);
+}
+
+/** Storage units per row of D elements: float32 elements, half-pair words or FP8 words. */
+export function storageRow(storage: Storage, d: number): number {
+  return storage === 'fp8' ? fp8WordsPerRow(d) : storage === 'float16' ? halfWordsPerRow(d) : d;
+}
+
 /**
  * The compile-time half of the spec: everything a GPU program specializes on. Sizes, strides and
  * scales are uniforms, so two calls that differ only in shape share one compiled program.
@@ -150,7 +172,7 @@ export function kernelKey(spec: FlashAttentionSpec): string {
   return [
     spec.varlen ? 'varlen' : spec.cacheSeqlens ? 'cache' : 'dense', spec.causal ? 'causal' : 'full', spec.precision, `bias=${spec.bias}`,
     `alibi=${spec.alibi}`, `window=${hasWindow(spec)}`, `softcap=${spec.softcap > 0}`, `sinks=${spec.sinks}`, `dropout=${spec.dropoutRate > 0}`,
-    spec.returnLse ? 'lse' : 'nolse', `fp8=${spec.fp8Mode}`,
+    spec.returnLse ? 'lse' : 'nolse', `storage=${spec.qStorage},${spec.kStorage},${spec.vStorage}`, `fp8=${spec.fp8Mode}`,
     `q=${spec.qFormat}:${spec.qDescaleKind}`, `k=${spec.kFormat}:${spec.kDescaleKind}`,
     `v=${spec.vFormat}:${spec.vDescaleKind}`, `p=${spec.pScale > 0 ? spec.pFormat : 'off'}`,
     `o=${spec.oScale > 0 ? spec.oFormat : 'off'}`

@@ -34,6 +34,8 @@ export interface AttentionCase {
   bias?: number[];
   alibi?: 'perHead'|'perBatchHead';
   fp8?: Fp8CaseOptions;
+  /** Pass these inputs as float16 tensors (toFloat16); the oracle sees their half-rounded values. */
+  half?: ('q'|'k'|'v')[];
   returnLse?: boolean;
   /** Put one NaN into this input. */
   nan?: 'q'|'k'|'v';
@@ -127,6 +129,21 @@ export const CASES: AttentionCase[] = [
   {name: 'FP8 full with pScale', batch: 1, sq: 12, sk: 50, hq: 2, d: 32, fp8: {mode: 'full', pScale: 240}},
   {name: 'FP8 full with oScale gives an FP8 output', batch: 1, sq: 12, sk: 20, hq: 2, d: 16, fp8: {mode: 'full', oScale: 0.01}},
   {name: 'FP8 full, pScale and oScale, varlen', layout: 'thd', seqlensQ: [5, 9], seqlensK: [7, 9], hq: 2, d: 16, fp8: {mode: 'full', format: 'e4m3fnuz', pScale: 200, oScale: 0.02}, causal: true},
+
+  // -- float16 tensors (toFloat16): packed halves read directly, alone and mixed with float32 and FP8 --
+  {name: 'float16 q, k, v, D = 37 pads the last word', batch: 1, sq: 19, sk: 23, hq: 2, d: 37, half: ['q', 'k', 'v'], returnLse: true},
+  {name: 'float16 k and v with causal GQA 4:1', batch: 2, sq: 20, sk: 27, hq: 8, hk: 2, d: 32, causal: true, half: ['k', 'v'], returnLse: true},
+  {name: 'float16 q with float32 k, v: bhsd, ALiBi and bias', layout: 'bhsd', batch: 2, sq: 19, sk: 25, hq: 4, hk: 2, d: 40,
+   alibi: 'perHead', bias: [1, 4, 19, 25], half: ['q'], returnLse: true},
+  {name: 'float16 v alone, varlen causal with Sq != Sk per sequence', layout: 'thd', seqlensQ: [3, 20, 0, 11], seqlensK: [9, 14, 4, 11],
+   hq: 4, hk: 2, d: 24, causal: true, half: ['v'], returnLse: true},
+  {name: 'float16 KV cache: causal decode with a window and sinks, lengths as a tensor', batch: 2, sq: 1, sk: 150, hq: 4, hk: 1, d: 64,
+   causal: true, window: [50, -1], sinks: true, cacheSeqlens: [150, 77], cacheSeqlensAs: 'tensor', half: ['k', 'v'], returnLse: true},
+  {name: 'float16 q with FP8 KV', batch: 1, sq: 21, sk: 37, hq: 2, d: 64, fp8: {mode: 'kv', perHead: true}, half: ['q'], returnLse: true},
+  {name: 'float16 q, k, v under precision float16 with softcap and dropout', batch: 1, sq: 17, sk: 30, hq: 2, d: 16, precision: 'float16',
+   softcap: 4, dropout: {rate: 0.2, seed: 7}, half: ['q', 'k', 'v'], returnLse: true},
+  {name: 'float16 v: 65519 is 65504, 1e5 is +Infinity in the rows that see it', batch: 1, sq: 9, sk: 12, hq: 2, d: 8,
+   large: {input: 'v', values: [1e5, 65519]}, half: ['v'], returnLse: true},
 
   // -- attention variants: sliding window, soft-cap, sinks (alone, then with the other options) --
   {name: 'window [7, 2] on a square', batch: 1, sq: 40, sk: 40, hq: 2, d: 32, window: [7, 2], returnLse: true},

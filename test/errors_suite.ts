@@ -1,10 +1,10 @@
 /** Every validation error of SPEC.md: thrown before any kernel runs, naming the argument, leaking nothing. */
 import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import {flashAttention, Fp8Tensor, quantizeFp8} from '../src/index';
+import {flashAttention, Float16Tensor, Fp8Tensor, quantizeFp8, toFloat16} from '../src/index';
 import type {FlashAttentionOptions} from '../src/flash_attention';
 
-type Input = tf.Tensor|Fp8Tensor;
+type Input = tf.Tensor|Fp8Tensor|Float16Tensor;
 interface ErrorCase {
   name: string;
   /** Builds [q, k, v, options]; every tensor it makes is disposed after the check. */
@@ -27,8 +27,8 @@ export const ERROR_CASES: ErrorCase[] = [
   {name: 'Hq not a multiple of Hk', make: t => [t([1, 4, 3, 8]), t(K), t(K)], message: /Hq=3 must be a multiple of .* Hk=2/},
   {name: 'D above 256', make: t => [t([1, 2, 1, 257]), t([1, 2, 1, 257]), t([1, 2, 1, 257])], message: /head size D must be in 1\.\.256, got 257/},
   {name: 'zero-length sequence in a dense layout', make: t => [t([1, 0, 2, 8]), t(K), t(K)], message: /sequence lengths must be >= 1/},
-  {name: 'int32 q', make: t => [t(Q, 'int32'), t(K), t(K)], message: /q must be float32 \(or an FP8 tensor\), got dtype int32/},
-  {name: 'q not a tensor', make: t => [[1, 2] as unknown as tf.Tensor, t(K), t(K)], message: /q must be a tf.Tensor or an FP8 tensor/},
+  {name: 'int32 q', make: t => [t(Q, 'int32'), t(K), t(K)], message: /q must be float32 \(or a float16 \/ FP8 tensor\), got dtype int32/},
+  {name: 'q not a tensor', make: t => [[1, 2] as unknown as tf.Tensor, t(K), t(K)], message: /q must be a tf.Tensor, a float16 tensor or an FP8 tensor/},
   {name: 'NaN softmaxScale', make: t => dense(t, {softmaxScale: NaN}), message: /softmaxScale must be a finite number, got NaN/},
   {name: 'infinite softmaxScale', make: t => dense(t, {softmaxScale: Infinity}), message: /softmaxScale must be a finite number/},
   {name: 'thd without cuSeqlens', make: t => packed(t, {}), message: /layout 'thd' needs cuSeqlensQ/},
@@ -51,6 +51,18 @@ export const ERROR_CASES: ErrorCase[] = [
   }, message: /k is FP8 but has no descale: pass kDescale/},
   {name: 'FP8 k with float v', make: t => [t(Q), quantizeFp8(t(K)), t(K)], message: /k and v must both be FP8/},
   {name: 'FP8 q with float k', make: t => [quantizeFp8(t(Q)), t(K), t(K)], message: /q is FP8, so k and v must be FP8 too/},
+  {name: 'float16 k with FP8 v', make: t => [t(Q), toFloat16(t(K)), quantizeFp8(t(K))], message: /v is FP8 but k is a float16 tensor: k and v cannot mix FP8 and float16/},
+  {name: 'FP8 k with float16 v', make: t => [toFloat16(t(Q)), quantizeFp8(t(K)), toFloat16(t(K))], message: /k is FP8 but v is a float16 tensor/},
+  {name: 'FP8 q with float16 k and v', make: t => [quantizeFp8(t(Q)), toFloat16(t(K)), toFloat16(t(K))], message: /q is FP8, so k and v must be FP8 too/},
+  {name: 'float16 k of another shape than v', make: t => [t(Q), toFloat16(t([1, 5, 2, 8])), t(K)], message: /k and v must have the same shape, got k \[1, 5, 2, 8\] and v \[1, 6, 2, 8\]/},
+  {name: 'float16 q with another head size', make: t => [toFloat16(t([1, 4, 2, 7])), t(K), t(K)], message: /share the head size D, got q D=7 and k D=8/},
+  {name: 'float16 q of the wrong rank', make: t => [toFloat16(t([4, 2, 8])), t(K), t(K)], message: /q must have rank 4 \[B, S, H, D\] for layout 'bshd', got shape \[4, 2, 8\]/},
+  {name: 'a disposed float16 v', make: t => {
+    const v = toFloat16(t(K));
+    v.dispose();
+    return [t(Q), t(K), v];
+  }, message: /v \(float16\) has been disposed/},
+  {name: 'descale for a float16 tensor', make: t => [t(Q), toFloat16(t(K)), toFloat16(t(K)), {kDescale: 2}], message: /kDescale applies to an FP8 k only, but k is float16/},
   {name: 'descale tensor of the wrong length', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {kDescale: t([3]) as tf.Tensor1D}], message: /kDescale must be a number or a float32 Tensor1D of 2 entries/},
   {name: 'descale for a float tensor', make: t => dense(t, {qDescale: 2}), message: /qDescale applies to an FP8 q only/},
   {name: 'pScale without full FP8', make: t => [t(Q), quantizeFp8(t(K)), quantizeFp8(t(K)), {pScale: 100}], message: /pScale needs full FP8 mode/},
@@ -89,14 +101,14 @@ export function defineErrorTests(otherBackend: string|null): void {
   describe('bad input throws a named error before any GPU work, leaking nothing', () => {
     for (const c of ERROR_CASES) {
       it(c.name, () => {
-        const made: Array<tf.Tensor|Fp8Tensor> = [];
+        const made: Input[] = [];
         const t = (shape: number[], dtype: 'float32'|'int32' = 'float32') => {
           const x = tf.zeros(shape, dtype);
           made.push(x);
           return x;
         };
         const [q, k, v, options] = c.make(t);
-        for (const x of [q, k, v]) if (x instanceof Fp8Tensor) made.push(x);
+        for (const x of [q, k, v]) if (x instanceof Fp8Tensor || x instanceof Float16Tensor) made.push(x);
         const before = tf.memory().numTensors;
         expect(() => flashAttention(q, k, v, options)).to.throw(Error, c.message);
         expect(tf.memory().numTensors, 'tensors leaked by the failed call').to.equal(before);

@@ -11,6 +11,7 @@ import {defineApiTests} from './api_suite';
 import {defineDropoutTests} from './dropout_suite';
 import {defineWindowSkipTests} from './window_skip_suite';
 import {defineErrorTests} from './errors_suite';
+import {defineFloat16Tests} from './float16_suite';
 import {defineFp8Tests} from './fp8_suite';
 import {defineGradTests} from './grad_suite';
 import {runCase} from './harness';
@@ -56,6 +57,7 @@ export function defineBackendSuite(backend: string, options: {otherBackend: stri
     });
     definePrecisionTests(backend, seed);
     defineFp8Tests(seed);
+    defineFloat16Tests(seed);
     defineDropoutTests(seed);
     if (backend === 'cpu') defineWindowSkipTests();
     if (tf.getKernel('FlashAttentionGrad', backend) != null) defineGradTests(seed);

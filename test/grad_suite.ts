@@ -4,12 +4,13 @@
  */
 import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import {flashAttention, quantizeFp8} from '../src/index';
+import {flashAttention, Float16Tensor, quantizeFp8, toFloat16} from '../src/index';
 import type {FlashAttentionOptions} from '../src/flash_attention';
 import {FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import type {FlashAttentionSpec} from '../src/spec';
 import {AttentionCase, CASES} from './cases';
 import {oracleAttentionGrad, OracleGradInputs} from './grad_oracle';
+import {oracleHalfRound} from './half_oracle';
 import {biasIndexer, broadcastBias, fail, geometry, layoutIndex, layoutShape, randomData, setCacheSeqlens, setCuSeqlens, setVariants, toLayout} from './harness';
 import {makeRng} from './rng';
 import {defineTrainingTests} from './training_suite';
@@ -33,9 +34,12 @@ export const GRAD_CASES: AttentionCase[] = [
 
 /**
  * The shared forward case table too, but for what has no gradient: FP8 inputs (forward-only, their refusal
- * is tested) and NaN inputs (the gradient is NaN wherever the output is; nothing finite to compare).
+ * is tested), NaN and past-half inputs (the gradient is NaN or infinite wherever the output is; nothing
+ * finite to compare) and calls whose q, k and v are all float16 tensors (no float32 input to differentiate).
+ * float16 inputs get no gradient; the float32 inputs of the same call do (gradient.ts).
  */
-export const SHARED_GRAD_CASES: AttentionCase[] = CASES.filter(c => c.fp8 == null && c.nan == null);
+export const SHARED_GRAD_CASES: AttentionCase[] =
+    CASES.filter(c => c.fp8 == null && c.nan == null && c.large == null && (c.half?.length ?? 0) < 3);
 
 /** float32 sums of up to Sk·(Hq/Hk) products of O(1) terms: a few 1e-6 relative; 10× margin. */
 const ATOL = 1e-4, RTOL = 1e-3;
@@ -57,10 +61,21 @@ export async function runGradCase(c: AttentionCase, seed: string, bound: GradChe
   const qAt = layoutIndex(c, g, g.rowsQ, hq), kAt = layoutIndex(c, g, g.rowsK, hk);
   const owned: tf.Tensor[] = [];
   const own = <T extends tf.Tensor>(t: T) => (owned.push(t), t);
-  const xs: tf.Tensor[] = [
-    own(tf.tensor(toLayout(c, g, q, g.rowsQ, hq), qShape)), own(tf.tensor(toLayout(c, g, k, g.rowsK, hk), kShape)),
-    own(tf.tensor(toLayout(c, g, v, g.rowsK, hk), kShape)),
-  ];
+  // float16 inputs (c.half) go to the op packed, outside xs; the oracle differentiates at their half values.
+  const halves: Record<string, Float16Tensor> = {};
+  const qkv: Record<string, [Float32Array, number[], number, number]> = {q: [q, qShape, g.rowsQ, hq], k: [k, kShape, g.rowsK, hk], v: [v, kShape, g.rowsK, hk]};
+  const xs: tf.Tensor[] = [];
+  const slotOf: Record<string, number> = {};
+  for (const [name, [x, shape, rows, heads]] of Object.entries(qkv)) {
+    const t = own(tf.tensor(toLayout(c, g, x, rows, heads), shape));
+    if (c.half?.includes(name as 'q')) {
+      halves[name] = toFloat16(t);
+      for (let i = 0; i < x.length; i++) x[i] = oracleHalfRound(x[i]);
+    } else {
+      slotOf[name] = xs.push(t) - 1;
+    }
+  }
+  const input = (name: string, args: tf.Tensor[]) => halves[name] ?? args[slotOf[name]];
   const dOutT = own(tf.tensor(toLayout(c, g, dOut, g.rowsQ, hq), qShape));
   const oracleIn: OracleGradInputs = {
     batch: g.batch, hq, hk, d, startsQ: g.startsQ, startsK: g.startsK, lensQ: g.lensQ, lensK: g.lensK, q, k, v,
@@ -102,7 +117,7 @@ export async function runGradCase(c: AttentionCase, seed: string, bound: GradChe
       if (biasSlot >= 0) opts.bias = args[biasSlot];
       if (slopeSlot >= 0) opts.alibiSlopes = args[slopeSlot];
       if (sinkSlot >= 0) opts.sinks = args[sinkSlot];
-      const r = flashAttention(args[0], args[1], args[2], opts);
+      const r = flashAttention(input('q', args), input('k', args), input('v', args), opts);
       if (c.returnLse) {
         const {output, lse} = r as unknown as {output: tf.Tensor, lse: tf.Tensor};
         return tf.add(tf.sum(tf.mul(output, dOutT)), tf.sum(tf.mul(lse, dLseT!))) as tf.Scalar;
@@ -124,14 +139,15 @@ export async function runGradCase(c: AttentionCase, seed: string, bound: GradChe
       const row = Math.floor(i / (heads * d)), h = Math.floor(i / d) % heads;
       return layoutAt(row, h, i % d);
     };
-    compare('dq', got[0], want.dq, canon(g.rowsQ, hq, qAt));
-    compare('dk', got[1], want.dk, canon(g.rowsK, hk, kAt));
-    compare('dv', got[2], want.dv, canon(g.rowsK, hk, kAt));
+    if (slotOf.q != null) compare('dq', got[slotOf.q], want.dq, canon(g.rowsQ, hq, qAt));
+    if (slotOf.k != null) compare('dk', got[slotOf.k], want.dk, canon(g.rowsK, hk, kAt));
+    if (slotOf.v != null) compare('dv', got[slotOf.v], want.dv, canon(g.rowsK, hk, kAt));
     if (biasSlot >= 0) compare('dBias', got[biasSlot], want.dBias!);
     if (slopeSlot >= 0) compare('dAlibiSlopes', got[slopeSlot], want.dSlopes!);
     if (sinkSlot >= 0) compare('dSinks', got[sinkSlot], want.dSinks!);
   } finally {
     tf.dispose(owned);
+    Object.values(halves).forEach(t => t.dispose());
   }
 }
 
@@ -263,6 +279,13 @@ export function defineGradTests(seed: string): void {
       tf.dispose([q, k]);
       k8.dispose();
       v8.dispose();
+    });
+    it('float16 inputs have no gradient: differentiating through toFloat16 names the input', () => {
+      // (tfjs's tf.grad itself keeps the forward's tensors when a gradient throws, as for FP8 above.)
+      const q = tf.randomNormal([1, 4, 1, 8]), k = tf.randomNormal([1, 4, 1, 8]);
+      expect(() => tf.grad((x: tf.Tensor) => tf.sum(flashAttention(q, toFloat16(x), k) as tf.Tensor))(k))
+          .to.throw(/k is a float16 tensor \(packed int32 words\), which has no gradient/);
+      tf.dispose([q, k]);
     });
   });
 }

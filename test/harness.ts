@@ -5,10 +5,11 @@
  * tensor leaks, every element within atol + rtol·|ref|. Independent of mocha: the H100 runner uses it too.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import {dequantizeFp8, flashAttention, Fp8Tensor, quantizeFp8} from '../src/index';
+import {dequantizeFp8, flashAttention, Float16Tensor, Fp8Tensor, quantizeFp8, toFloat16} from '../src/index';
 import type {FlashAttentionOptions} from '../src/flash_attention';
 import type {AttentionCase} from './cases';
 import {oracleFp8Encode} from './fp8_oracle';
+import {oracleHalfRound} from './half_oracle';
 import {oracleAttention, OracleFp8, OracleInputs} from './oracle';
 import {makeRng, Rng} from './rng';
 import {dropoutKeeps, dropoutSeed32, dropoutThreshold} from '../src/dropout';
@@ -29,6 +30,8 @@ import {dropoutKeeps, dropoutSeed32, dropoutThreshold} from '../src/dropout';
  * |v| of 4, ~4.9e-4 / √keys in practice (the cpu kernel shows a few 1e-4 at most), plus the float32 terms
  * above. A backend that computes float16 calls in float32 (SPEC allows it) instead differs by the input
  * rounding, ~1e-3 in a score and 4.9e-4 relative in v: the same order, inside the bound.
+ * float16 tensors (`half`) take no bound of their own: the oracle is fed their half-rounded values, which
+ * the kernels decode exactly (every half is a float32), so the arithmetic and its bound are the precision's.
  */
 export function tolerance(c: AttentionCase): {atol: number, rtol: number} {
   if (c.fp8?.oScale) return {atol: 2 * 2 ** -9 * c.fp8.oScale, rtol: 0.13};
@@ -217,8 +220,8 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
   const rng = makeRng(`${seed}:${c.name}`);
   const g = geometry(c);
   const hq = c.hq, hk = c.hk ?? c.hq, d = c.d;
-  const keep: Array<tf.Tensor|Fp8Tensor> = [];
-  const track = <T extends tf.Tensor|Fp8Tensor>(t: T) => (keep.push(t), t);
+  const keep: Array<tf.Tensor|Fp8Tensor|Float16Tensor> = [];
+  const track = <T extends tf.Tensor|Fp8Tensor|Float16Tensor>(t: T) => (keep.push(t), t);
   try {
     const q = randomData(rng, g.rowsQ * hq * d);
     const k = randomData(rng, g.rowsK * hk * d);
@@ -268,7 +271,8 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
       oracleIn.slope = (b, h) => slopes[c.alibi === 'perHead' ? h : b * hq + h];
     }
 
-    let inputs: [tf.Tensor|Fp8Tensor, tf.Tensor|Fp8Tensor, tf.Tensor|Fp8Tensor] = [qT, kT, vT];
+    type Input = tf.Tensor|Fp8Tensor|Float16Tensor;
+    let inputs: [Input, Input, Input] = [qT, kT, vT];
     if (c.fp8) {
       const format = c.fp8.format ?? 'e4m3fn';
       const headAxis = c.layout === 'bhsd' || c.layout === 'thd' ? 1 : 2;
@@ -296,7 +300,7 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
         mode: c.fp8.mode, format, kCodes: kq.codes, vCodes: vq.codes, kDescale: kq.descales, vDescale: vq.descales,
         pScale: c.fp8.pScale, oScale: c.fp8.oScale,
       };
-      let qInput: tf.Tensor|Fp8Tensor = qT;
+      let qInput: Input = qT;
       if (c.fp8.mode === 'full') {
         const qq = await quantize('q', qT, q, hq, qAt, g.rowsQ);
         oracleFp8.qCodes = qq.codes;
@@ -307,6 +311,13 @@ export async function runCase(c: AttentionCase, seed: string, caseCheck: CaseChe
       }
       oracleIn.fp8 = oracleFp8;
       inputs = [qInput, kq.fp8, vq.fp8];
+    }
+    for (const name of c.half ?? []) {
+      // The packed halves go to the op; the oracle (which reads q, k, v by reference) gets their values.
+      const at = ['q', 'k', 'v'].indexOf(name), x = {q, k, v}[name];
+      if (!(inputs[at] instanceof tf.Tensor)) fail(c, seed, `half: ${name} is already FP8`);
+      inputs[at] = track(toFloat16(inputs[at] as tf.Tensor));
+      for (let i = 0; i < x.length; i++) x[i] = oracleHalfRound(x[i]);
     }
 
     const expected = oracleAttention(oracleIn, g.rowsQ, c.layout !== 'thd');

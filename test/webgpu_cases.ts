@@ -40,6 +40,9 @@ export const WEBGPU_CASES: AttentionCase[] = [
   // The window's first and last key blocks move with the row block; split-KV cuts the visible range only,
   // and the sink joins once, in the merge.
   {name: 'gpu: decode with a window and sinks over many key blocks', batch: 2, sq: 3, sk: 400, hq: 4, hk: 2, d: 32, window: [150, -1], causal: true, sinks: true, returnLse: true},
+  // Packed halves in the staged K/V reads of many blocks, and (forced below) in every split's range.
+  {name: 'gpu: float16 q, k, v decode over many key blocks, GQA, D = 30 (a row ends mid vec2)', batch: 2, sq: 3, sk: 400, hq: 4, hk: 2, d: 30,
+   half: ['q', 'k', 'v'], returnLse: true},
   {name: 'gpu: window [30, 10] over several row and key blocks, softcap', batch: 1, sq: 130, sk: 140, hq: 2, d: 32, window: [30, 10], softcap: 4, returnLse: true},
 ];
 

@@ -54,9 +54,9 @@ export function attentionForward(
   const full = spec.fp8Mode === 'full';
   // Full FP8 mode always has precision 'float32' (normalize_spec.ts): it keeps its own arithmetic.
   const half = spec.precision === 'float16';
-  const qLoader = new RowLoader(data.q, spec.qStrides, spec.qFormat, D, half);
-  const kLoader = new RowLoader(data.k, spec.kStrides, spec.kFormat, D, half);
-  const vLoader = new RowLoader(data.v, spec.vStrides, spec.vFormat, D, half);
+  const qLoader = new RowLoader(data.q, spec.qStrides, spec.qFormat, D, half, spec.qStorage);
+  const kLoader = new RowLoader(data.k, spec.kStrides, spec.kFormat, D, half, spec.kStorage);
+  const vLoader = new RowLoader(data.v, spec.vStrides, spec.vFormat, D, half, spec.vStorage);
   const qTile = new Float32Array(BLOCK_M * D);
   const kTile = new Float32Array(BLOCK_N * D);
   const vTile = new Float32Array(BLOCK_N * D);

@@ -36,7 +36,7 @@
  * lane-masked step by step, 2–3× slower.
  *
  * Every block pass reads only this folder's texel-addressed textures (texel_layout.ts); the prep
- * passes resolve layout, strides, GQA, varlen, FP8 decoding and scales once, so the key loop is the
+ * passes resolve layout, strides, GQA, varlen, FP8 and float16 decoding and scales once, so the key loop is the
  * same program for every layout. The LSE is a second draw over the final (m, l) textures.
  * Limits: WebGL 2 (texelFetch, integer ops, multiple render targets; WebGL 1 is refused with a clear
  * error); float32 render textures (float16 ones would round sequence lengths, indices stored as floats
@@ -69,8 +69,10 @@ function packRows(
     backend: MathBackendWebGL, spec: FlashAttentionSpec, geo: Geometry, role: 'q'|'k'|'v',
     inputs: FlashAttentionInputs, temps: TensorInfo[]): TensorInfo {
   const format = role === 'q' ? spec.qFormat : role === 'k' ? spec.kFormat : spec.vFormat;
-  const source = format ? wordsAsHalves(backend, inputs[role], NAME) : inputs[role];
-  if (format) temps.push(source);
+  const storage = role === 'q' ? spec.qStorage : role === 'k' ? spec.kStorage : spec.vStorage;
+  const packed = storage !== 'float32';
+  const source = packed ? wordsAsHalves(backend, inputs[role], NAME, storage === 'fp8' ? 'FP8' : 'float16') : inputs[role];
+  if (packed) temps.push(source);
   const isQ = role === 'q', full = spec.fp8Mode === 'full', kvOnly = spec.fp8Mode === 'kv';
   const aux: TensorInfo[] = [];
   if (spec.varlen) aux.push(isQ ? inputs.cuSeqlensQ! : inputs.cuSeqlensK!);
@@ -90,7 +92,7 @@ function packRows(
   if (headScale) aux.push(headScale);
   if (groupScale) aux.push(groupScale);
   const program = packRowsProgram({
-    format, varlen: spec.varlen, headScale: headScale != null, groupScale: groupScale != null,
+    format, storage, varlen: spec.varlen, headScale: headScale != null, groupScale: groupScale != null,
     ...rowSide(spec, geo, isQ ? 'q' : 'k'),
     strides: isQ ? spec.qStrides : role === 'k' ? spec.kStrides : spec.vStrides,
     headDim: spec.headDim, scale, groupB: spec.groupSize,

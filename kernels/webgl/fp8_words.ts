@@ -1,35 +1,38 @@
 /**
- * FP8 words on WebGL. tfjs-webgl keeps int32 tensors in float32 textures, which hold an integer
- * exactly only while |w| < 2^24: a packed word whose top code is not 0x00 or 0xff would lose its low
- * code on upload. So FP8 words never reach a texture as words. While the words still live on the CPU
- * (tfjs keeps a tensor's values there until a program first reads it), they are handed to the GPU
- * as 16-bit halves (two codes per float, exact in float32), and this folder's QuantizeFp8 returns its
- * words on the CPU. Words that already went through a texture may have lost bits: refused.
+ * Packed words (FP8 codes, and float16 tensors' halves) on WebGL. tfjs-webgl keeps int32 tensors in
+ * float32 textures, which hold an integer exactly only while |w| < 2^24: a packed word whose top code is
+ * not 0x00 or 0xff would lose its low code on upload. So packed words never reach a texture as words.
+ * While the words still live on the CPU (tfjs keeps a tensor's values there until a program first reads
+ * it), they are handed to the GPU as 16-bit halves (two FP8 codes, or one IEEE half's bits, per float,
+ * exact in float32), and this folder's QuantizeFp8 and ToFloat16 return their words on the CPU. Words that
+ * already went through a texture may have lost bits: refused.
  */
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 import {env, TensorInfo, TypedArray, util} from '@tensorflow/tfjs-core';
 
 const EXACT = 1 << 24;
 
-export function checkFp8Supported(what: string): void {
+/** `kind`: what the words pack, for the messages ('FP8' or 'float16'). */
+export function checkFp8Supported(what: string, kind = 'FP8'): void {
   if (!env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')) {
-    throw new Error(`${what}: FP8 on the webgl backend needs float32 textures ` +
+    throw new Error(`${what}: ${kind} tensors on the webgl backend need float32 textures ` +
                     `(WEBGL_RENDER_FLOAT32_ENABLED is false here, and float16 textures cannot hold ` +
-                    `the 16-bit code pairs exactly); use the cpu or webgpu backend for FP8`);
+                    `the 16-bit words exactly); use the cpu or webgpu backend for ${kind} tensors`);
   }
 }
 
 /** int32 words (CPU-resident) → float32 tensor [..., 2 × words per row] of (low 16 bits, high 16 bits). */
-export function wordsAsHalves(backend: MathBackendWebGL, words: TensorInfo, what: string): TensorInfo {
-  checkFp8Supported(what);
+export function wordsAsHalves(backend: MathBackendWebGL, words: TensorInfo, what: string, kind = 'FP8'): TensorInfo {
+  checkFp8Supported(what, kind);
   const data = backend.texData.get(words.dataId);
   const values = data.values as TypedArray|null;
   const exact = values != null &&
       (data.texture == null || (values as Int32Array).every(w => w > -EXACT && w < EXACT));
   if (!exact) {
-    throw new Error(`${what}: the FP8 words of this tensor already live in a WebGL texture, and ` +
-                    `tfjs-webgl stores int32 in float32 textures (exact only below 2^24), so codes may ` +
-                    `have been lost. Make FP8 tensors with quantizeFp8 on this backend (or from CPU data) ` +
+    const maker = kind === 'FP8' ? 'quantizeFp8' : 'toFloat16';
+    throw new Error(`${what}: the ${kind} words of this tensor already live in a WebGL texture, and ` +
+                    `tfjs-webgl stores int32 in float32 textures (exact only below 2^24), so bits may ` +
+                    `have been lost. Make ${kind} tensors with ${maker} on this backend (or from CPU data) ` +
                     `and pass their words to no other tfjs op first.`);
   }
   const n = util.sizeFromShape(words.shape);

@@ -1,20 +1,23 @@
 /**
  * Prep pass: gathers q, k or v from the caller's tensor (any layout through the spec's strides,
- * varlen through cuSeqlens, FP8 decoded from 16-bit halves) into the 2×2-texel row layout of
+ * varlen through cuSeqlens, FP8 codes and float16 tensors' halves decoded from 16-bit pairs) into the 2×2-texel row layout of
  * geometry.ts, multiplied by a per-head scale. Rows past a sequence's end and columns past D are 0.
  *   Q: scale = softmaxScale · log2(e) (· qDescale · kDescale in full FP8 mode): scores come out in log2 units.
  *   K: kDescale in KV-only FP8 mode.  V: vDescale in both FP8 modes (acc needs no epilogue descale).
  */
-import type {FlashAttentionSpec, Fp8Format, Strides3} from '../../src/spec';
+import type {FlashAttentionSpec, Fp8Format, Storage, Strides3} from '../../src/spec';
 import type {Geometry} from './geometry';
 import {fp8CodecGlsl} from './fp8_glsl';
 import {fp8CodeGlsl} from './fp8_words';
+import {HALF_GLSL} from './half_glsl';
 import {layoutShape, outGeoUniform, OUTPUT_TEXEL_GLSL, TexelLayout} from './texel_layout';
 import type {ProgramDef, Uniform} from './webgl_program';
 
 export interface PackRowsParams {
-  /** FP8 format of the source words (null: float32). */
+  /** FP8 format of the source words (null: float32 or float16). */
   format: Fp8Format|null;
+  /** 'float16': the source is 16-bit pairs of packed halves (default: FP8 when format is set, else float32). */
+  storage?: Storage;
   varlen: boolean;
   /** Per-head scale tensors: indexed by the head, and by head / groupB. */
   headScale: boolean;
@@ -75,11 +78,11 @@ export function packRowsProgram(p: PackRowsParams): ProgramDef {
   if (p.varlen) inputs.push('cu');
   if (p.headScale) inputs.push('headScale');
   if (p.groupScale) inputs.push('groupScale');
-  const source = p.format ?
-      `float(fp8Decode(fp8CodeAt(base, d)))` : `getX(base + d)`;
+  const half = p.storage === 'float16';
+  const source = p.format ? `float(fp8Decode(fp8CodeAt(base, d)))` : half ? 'halfAt(base, d)' : `getX(base + d)`;
   return {
     name: 'PackRows',
-    key: `fp8=${p.format}|${p.varlen ? 'varlen' : 'dense'}|head=${p.headScale}|group=${p.groupScale}`,
+    key: `fp8=${p.format}|half=${half}|${p.varlen ? 'varlen' : 'dense'}|head=${p.headScale}|group=${p.groupScale}`,
     inputs, packedInputs: false, packedOutput: true, outputShape: layoutShape(p.layout),
     uniforms: [
       outGeoUniform(p.layout), ...rowOriginUniforms(p.seqPadded, p.heads, p.seqlen),
@@ -91,7 +94,7 @@ export function packRowsProgram(p: PackRowsParams): ProgramDef {
     body: `
 ${OUTPUT_TEXEL_GLSL}
 ${rowOriginGlsl(p.varlen)}
-${p.format ? fp8CodecGlsl(p.format) + fp8CodeGlsl('getX') : ''}
+${p.format ? fp8CodecGlsl(p.format) + fp8CodeGlsl('getX') : ''}${half ? HALF_GLSL : ''}
 
 void main() {
   ivec2 o = outputTexel();

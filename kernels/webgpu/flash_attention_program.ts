@@ -39,7 +39,7 @@
  *   prints every generated FlashAttention shader; flashAttentionShader(spec, plan) returns this part of it.
  */
 import {NAN_WGSL} from './nan_wgsl';
-import {FlashAttentionSpec, Fp8Format, kernelKey} from '../../src/spec';
+import {FlashAttentionSpec, kernelKey, Storage} from '../../src/spec';
 import {spreadDispatch} from './dispatch';
 import {FlatProgram} from './flat_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
@@ -97,10 +97,10 @@ function storeStaged(name: 'k'|'v'): string {
   return storeBlock('KV_LOADS', 'BLOCK_N', [{tile: 'kvTile', value: `decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale`}]);
 }
 
-/** Components per binding: 4 for float32 q/k/v read as vec4 rows, else 1. */
+/** Components per binding: 4 for float32 q/k/v read as vec4 rows, else 1 (float16 and FP8 words are i32). */
 export function flashAttentionComponents(spec: FlashAttentionSpec, plan: {vec4Rows: boolean}): number[] {
-  const formats: Record<string, Fp8Format|null> = {q: spec.qFormat, k: spec.kFormat, v: spec.vFormat};
-  return flashAttentionInputNames(spec).map(name => name in formats && formats[name] == null && plan.vec4Rows ? 4 : 1);
+  const storages: Record<string, Storage> = {q: spec.qStorage, k: spec.kStorage, v: spec.vStorage};
+  return flashAttentionInputNames(spec).map(name => storages[name] === 'float32' && plan.vec4Rows ? 4 : 1);
 }
 
 /**
@@ -173,9 +173,9 @@ var<workgroup> blockInfo : array<i32, 9>;
 
 ${codecs(spec)}
 ${decodeTables(spec)}
-${rowLoader('q', spec.qFormat, plan.vec4Rows)}
-${rowLoader('k', spec.kFormat, plan.vec4Rows)}
-${rowLoader('v', spec.vFormat, plan.vec4Rows)}
+${rowLoader('q', spec.qFormat, plan.vec4Rows, spec.qStorage)}
+${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage)}
+${rowLoader('v', spec.vFormat, plan.vec4Rows, spec.vStorage)}
 ${descale('q', spec)}
 ${descale('k', spec)}
 ${descale('v', spec)}

@@ -4,8 +4,9 @@
  * are read and decoded, descales, the one score modifier, FP8 codecs and decode tables, the staged K/V
  * reads and the workgroup's block description.
  */
-import {FlashAttentionSpec, Fp8Format, hasWindow} from '../../src/spec';
+import {FlashAttentionSpec, Fp8Format, hasWindow, Storage} from '../../src/spec';
 import {fp8CodecSnippet} from './fp8_wgsl';
+import {HALF_DECODE_WGSL} from './half_wgsl';
 import {inputFormats} from './launch_plan';
 import {stageBlock} from './staging';
 import type {UniformField} from './uniforms';
@@ -15,13 +16,14 @@ import type {UniformField} from './uniforms';
  * Reading elements d..d+3 of the row at \`base\` of tensor X, 0 past D, in two steps so that a block's
  * device reads can all be in flight before any of them is used (stageRows):
  *   loadRaw_X(base, d) -> Raw_X     the device read: a vec4 (float32; one load when X is bound as
- *                                   array<vec4<f32>>, D % 4 == 0) or one FP8 word of 4 codes, bytes past
- *                                   D zeroed (code 0 is +0 in both formats)
- *   decodeRaw_X(raw) -> vec4<f32>   the values (FP8 codes decoded)
+ *                                   array<vec4<f32>>, D % 4 == 0), two words of 4 halves (float16; base
+ *                                   and d / 2 in words) or one FP8 word of 4 codes; halves or bytes past
+ *                                   D zeroed (+0 in every format)
+ *   decodeRaw_X(raw) -> vec4<f32>   the values (halves unpacked, FP8 codes decoded)
  *   loadRow_X(base, d)              both at once
  */
-export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean): string {
-  const raw = format == null && vec4Rows ? `
+export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean, storage: Storage = format ? 'fp8' : 'float32'): string {
+  const raw = storage === 'float16' ? halfRowRead(name) : format == null && vec4Rows ? `
   if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
   return ${name}[(base + d) / 4];` : format == null ? `
   var r = vec4<f32>(0.0);
@@ -33,14 +35,29 @@ export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolea
   let word = bitcast<u32>(${name}[base + d / 4]);
   let valid = uniforms.headDim - d;
   return select(word & ((1u << (8u * u32(valid))) - 1u), word, valid >= 4);`;
-  const type = format == null ? 'vec4<f32>' : 'u32';
-  const decode = format == null ? 'raw' : `fp8DecodeWordLut_${format}(raw)`;
+  const type = storage === 'float16' ? 'vec2<u32>' : format == null ? 'vec4<f32>' : 'u32';
+  const decode = storage === 'float16' ? 'vec4<f32>(halfDecode2(raw.x), halfDecode2(raw.y))' :
+      format == null ? 'raw' : `fp8DecodeWordLut_${format}(raw)`;
   return `
 alias Raw_${name} = ${type};
 fn loadRaw_${name}(base : i32, d : i32) -> Raw_${name} {${raw}
 }
 fn decodeRaw_${name}(raw : Raw_${name}) -> vec4<f32> { return ${decode}; }
 fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> { return decodeRaw_${name}(loadRaw_${name}(base, d)); }`;
+}
+
+/** The float16 read of elements d..d+3: words (base + d / 2) and the next, halves past D masked to +0. */
+function halfRowRead(name: string): string {
+  return `
+  var r = vec2<u32>(0u);
+  let valid = uniforms.headDim - d;
+  if (valid <= 0) { return r; }
+  let w = base + d / 2;
+  r.x = bitcast<u32>(${name}[w]);
+  if (valid == 1) { r.x = r.x & 0xffffu; }
+  if (valid > 2) { r.y = bitcast<u32>(${name}[w + 1]); }
+  if (valid == 3) { r.y = r.y & 0xffffu; }
+  return r;`;
 }
 
 /** descale_X(head): per-head tensor, else the scalar uniform (1 when X is float32). */
@@ -183,9 +200,11 @@ export function pQuantizer(spec: FlashAttentionSpec): string {
   return `fn quantizeP(p : f32) -> f32 { ${body} }`;
 }
 
+/** The FP8 codecs the call uses, and the half decoder when any of q, k, v is a float16 tensor. */
 export function codecs(spec: FlashAttentionSpec): string {
   const formats = new Set([spec.qFormat, spec.kFormat, spec.vFormat, spec.pScale > 0 ? spec.pFormat : null]);
-  return [...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet).join('\n');
+  const half = [spec.qStorage, spec.kStorage, spec.vStorage].includes('float16') ? [HALF_DECODE_WGSL] : [];
+  return [...[...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet), ...half].join('\n');
 }
 
 /**

@@ -1,5 +1,5 @@
 // The <script> build: tfjs's own UMD scripts, then dist/tf-flash-attention.min.js, in headless Chromium.
-// Checks that the global tf gains flashAttention / quantizeFp8 / dequantizeFp8 and that the op runs on cpu
+// Checks that the global tf gains flashAttention / quantizeFp8 / dequantizeFp8 / toFloat16 / fromFloat16 and that the op runs on cpu
 // and matches a direct matMul → softmax → matMul in the page. Prints "umd: N passed, M failed".
 import puppeteer from 'puppeteer-core';
 import {createRequire} from 'node:module';
@@ -36,14 +36,18 @@ try {
     const diff = (await tf.max(tf.abs(tf.sub(out, ref))).data())[0];
     const fp8 = tf.quantizeFp8(q, {scale: 4});
     const back = tf.dequantizeFp8(fp8);
+    const half = tf.toFloat16(q);
+    const halfOut = tf.flashAttention(half, k, v);
+    const halfDiff = (await tf.max(tf.abs(tf.sub(halfOut, tf.flashAttention(tf.fromFloat16(half), k, v)))).data())[0];
     return {
-      functions: ['flashAttention', 'quantizeFp8', 'dequantizeFp8'].every(n => typeof tf[n] === 'function'),
-      diff, fp8Shape: back.shape,
+      functions: ['flashAttention', 'quantizeFp8', 'dequantizeFp8', 'toFloat16', 'fromFloat16', 'isFloat16Tensor'].every(n => typeof tf[n] === 'function'),
+      diff, fp8Shape: back.shape, halfDiff, isHalf: tf.isFloat16Tensor(half),
     };
   });
-  check('the script adds tf.flashAttention, tf.quantizeFp8, tf.dequantizeFp8', result.functions);
+  check('the script adds tf.flashAttention, tf.quantizeFp8, tf.dequantizeFp8, tf.toFloat16, tf.fromFloat16', result.functions);
   check('tf.flashAttention matches matMul → softmax → matMul in the page', result.diff < 1e-5, `max |diff| ${result.diff}`);
   check('tf.dequantizeFp8(tf.quantizeFp8(q)) keeps q\'s shape', JSON.stringify(result.fp8Shape) === '[1,6,2,8]');
+  check('tf.flashAttention takes tf.toFloat16(q) as its decoded values', result.isHalf && result.halfDiff === 0, `max |diff| ${result.halfDiff}`);
   check('no page errors', errors.length === 0, errors.join('; '));
 } catch (e) {
   check('the page ran', false, String(e) + ' ' + errors.join('; '));

@@ -353,9 +353,9 @@ var<workgroup> rowShare : array<f32, THREADS>;
 ${codecs(spec)}
 ${decodeTables(spec)}
 ${tileDeclarations}
-${rowLoader('q', spec.qFormat, plan.vec4Rows)}
-${rowLoader('k', spec.kFormat, plan.vec4Rows)}
-${rowLoader('v', spec.vFormat, plan.vec4Rows)}
+${rowLoader('q', spec.qFormat, plan.vec4Rows, spec.qStorage)}
+${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage)}
+${rowLoader('v', spec.vFormat, plan.vec4Rows, spec.vStorage)}
 ${descale('k', spec)}
 ${descale('v', spec)}
 ${visibleKeys(spec)}
