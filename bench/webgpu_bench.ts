@@ -26,6 +26,7 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {execFileSync} from 'node:child_process';
 import {writeFileSync} from 'node:fs';
 import {compositionAttention} from './composition';
+import {roundTileToHalf} from '../src/half';
 import {attentionRowF64, fp8Codes, normals} from './reference';
 import {median, Roofline, RooflineResult} from './roofline';
 import {dawnFlags} from './webgpu_setup';
@@ -346,12 +347,12 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
   const flops = flopsOf(c);
   const scoreBytes = scoreBytesOf(c);
   const row: Row = {
-    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, seqlens: c.seqlens, flashOnly: c.flashOnly, window: c.window, cacheSeqlens: c.cacheSeqlens},
+    name: c.name, kind: c.kind, shape: {b, hq, hk, sq, sk, d, causal, fp8: c.fp8, half: c.half, seqlens: c.seqlens, flashOnly: c.flashOnly, window: c.window, cacheSeqlens: c.cacheSeqlens},
     flops, scoreMatrixBytes: scoreBytes, flash: {status: 'skipped'}, composition: {status: 'skipped'}, check: {f64RowsChecked: 0},
   };
   // K and V bytes a decode must read: the valid keys of a padded cache, else all of Sk.
   const validKeys = c.cacheSeqlens ? c.cacheSeqlens.reduce((a, l) => a + l, 0) : b * sk;
-  if (c.kind === 'decode') row.kvBytes = 2 * hk * validKeys * d * (c.fp8 ? 1 : 4);
+  if (c.kind === 'decode') row.kvBytes = 2 * hk * validKeys * d * (c.fp8 ? 1 : c.half ? 2 : 4);
   const before = uncaptured.length;
 
   // Host inputs. varlen: 'thd' [T, H, D]; otherwise 'bhsd' [B, H, S, D] (no transposes charged to anyone).
@@ -368,6 +369,8 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
   } else {
     kHost = normals(size(kShape), seed + 1);
     vHost = normals(size(kShape), seed + 2);
+    // float16 K/V: values that are halves already, so every contender and the check see what flash reads.
+    if (c.half) [kHost, vHost].forEach(x => roundTileToHalf(x, x.length));
   }
   const cu = varlen ? Int32Array.from([0, ...c.seqlens!.map((_, i) => c.seqlens!.slice(0, i + 1).reduce((a, x) => a + x, 0))]) : null;
 
@@ -395,6 +398,10 @@ async function runCase(c: BenchCase, seed: number, roof: RooflineResult | null):
         owned.push(kw, vw);
         kIn = new lib.Fp8Tensor(kw, kShape, 'e4m3fn', fp8Descale);
         vIn = new lib.Fp8Tensor(vw, kShape, 'e4m3fn', fp8Descale);
+      } else if (c.half) {
+        const [kh, vh] = [lib.toFloat16(k), lib.toFloat16(v)];
+        owned.push(kh.words, vh.words);
+        [kIn, vIn] = [kh, vh];
       }
       const precision: 'float32' | 'float16' = c.precision ?? 'float32';
       const windowSize: [number, number]|undefined = c.window ? [c.window - 1, -1] : undefined;
@@ -589,7 +596,7 @@ const report = {
                              : 'median of per-call wall time (calls → queue.onSubmittedWorkDone())') +
         `; each sample is N calls queued back to back (N so that it holds ≥ ${BATCH_MS} ms, at most ${MAX_REPS}), divided by N`,
     flops: '4·B·Hq·Sq·Sk·D (varlen: Σ 4·H·L²·D), halved for causal with Sq = Sk; window rows: 4·B·Hq·D per visible pair',
-    decodeBytes: 'K and V bytes read: 2·B·Hk·Sk·D·(4 float32 | 1 fp8)',
+    decodeBytes: 'K and V bytes read: 2·B·Hk·Sk·D·(4 float32 | 2 float16 | 1 fp8)',
     tolerance: TOL,
   },
   roofline: roof ?? {error: rooflineError},

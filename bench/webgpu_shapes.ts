@@ -16,6 +16,8 @@ export interface BenchCase {
   causal: boolean;
   /** K and V as FP8 e4m3fn (KV-only mode: q and the output stay float32). */
   fp8?: boolean;
+  /** K and V as float16 tensors (toFloat16: packed halves, read as such by the kernels). */
+  half?: boolean;
   /** varlen: the sequence lengths (q and k alike); b is their count, sq = sk = their sum. */
   seqlens?: number[];
   /** Why the composition is not run at all (besides the automatic score-matrix limit). */
@@ -49,9 +51,12 @@ function varlen(h: number, d: number, causal: boolean, seqlens: number[]): Bench
     kind: 'varlen', b: seqlens.length, hq: h, hk: h, sq: t, sk: t, d, causal, seqlens};
 }
 
-function decode(b: number, hq: number, hk: number, sk: number, d: number, fp8 = false): BenchCase {
-  return {name: `decode B${b} Hq${hq} Hk${hk} Sq1 Sk${sk} D${d}${fp8 ? ' fp8-kv' : ''}`,
-    kind: 'decode', b, hq, hk, sq: 1, sk, d, causal: false, fp8};
+const KV_FORMATS = ['float32', 'float16', 'fp8'] as const;
+
+/** A decode row (Sq = 1) with K and V stored as float32, float16 (toFloat16) or FP8 e4m3fn. */
+function decode(b: number, hq: number, hk: number, sk: number, d: number, kv: 'float32'|'float16'|'fp8' = 'float32'): BenchCase {
+  return {name: `decode B${b} Hq${hq} Hk${hk} Sq1 Sk${sk} D${d}${kv === 'fp8' ? ' fp8-kv' : kv === 'float16' ? ' f16-kv' : ''}`,
+    kind: 'decode', b, hq, hk, sq: 1, sk, d, causal: false, fp8: kv === 'fp8', half: kv === 'float16'};
 }
 
 /**
@@ -90,7 +95,8 @@ export const presets: Record<string, Preset> = {
       varlen(2, 64, true, [40, 8, 48, 32]),
       prefill(1, 2, 128, 64, false, {fp8: true}),
       decode(2, 4, 2, 256, 128),
-      decode(2, 4, 2, 256, 128, true),
+      decode(2, 4, 2, 256, 128, 'fp8'),
+      decode(2, 4, 2, 256, 128, 'float16'),
       prefill(1, 1, 512, 64, true, {flashOnly: 'long sequence, flash only (as S65536 in the h100 preset)'}),
       prefill(1, 2, 128, 64, false, f16),
       prefill(1, 2, 128, 64, true, f16),
@@ -116,7 +122,8 @@ export const presets: Record<string, Preset> = {
       varlen(8, 64, true, [1024, 4096, 300, 1536, 648, 2048, 256, 900, 512, 1000, 400, 1024, 700, 500, 640, 800]),
       prefill(1, 8, 4096, 64, false, {fp8: true}),
       decode(8, 32, 8, 8192, 128),
-      decode(8, 32, 8, 8192, 128, true),
+      decode(8, 32, 8, 8192, 128, 'fp8'),
+      decode(8, 32, 8, 8192, 128, 'float16'),
       // issue 14: a padded KV cache, capacity 16384, valid lengths averaging 4096, beside plain Sk = 4096
       decodeCache(8, 32, 8, 16384, 128, 4096),
       decode(8, 32, 8, 4096, 128),
@@ -130,6 +137,17 @@ export const presets: Record<string, Preset> = {
       prefill(4, 32, 512, 128, false, f16),
       prefill(1, 8, 4096, 128, false, f16),
       prefill(1, 8, 65536, 64, true, {...f16, flashOnly: 'the composition cannot allocate its 128 GiB score matrix'}),
+    ],
+    ...H100_DEVICE,
+  },
+  // Issue 14's decode rows: K and V in float32, float16 and FP8 at three lengths, one long sequence alone (split-KV
+  // must fill the GPU), and the padded cache beside the plain row of its mean length.
+  decode: {
+    cases: [
+      ...[2048, 8192, 32768].flatMap(sk => KV_FORMATS.map(kv => decode(8, 32, 8, sk, 128, kv))),
+      ...KV_FORMATS.map(kv => decode(1, 32, 8, 8192, 128, kv)),
+      decodeCache(8, 32, 8, 16384, 128, 4096),
+      decode(8, 32, 8, 4096, 128),
     ],
     ...H100_DEVICE,
   },

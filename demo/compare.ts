@@ -7,12 +7,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import {activate, BackendName, bufferLimit} from './backends';
 import {bytes, errorText} from './format';
 import {maxAbsDiff, medianMs, outputOf, peakBytes} from './measure';
-import {Config, scoreMatrixBytes, usefulFlops} from './presets';
+import {Config, kvBytes, scoreMatrixBytes, usefulFlops} from './presets';
 import {buildProblem} from './problem';
 
 export interface Timing {
   ms: number;
   tflops: number;
+  /** GB/s of K and V in the config's KV format (kvBytes / time): the figure that matters for decode. */
+  kvGBs: number;
   peakBytes: number;
 }
 export interface Failure {
@@ -41,7 +43,7 @@ export const isFailure = (x: Timing|Failure): x is Failure => 'error' in x;
 
 async function timeIt(fn: () => tf.Tensor, c: Config, o: RunOptions): Promise<Timing> {
   const ms = await medianMs(fn, o.warmup, o.runs);
-  return {ms, tflops: usefulFlops(c) / (ms * 1e9), peakBytes: await peakBytes(fn)};
+  return {ms, tflops: usefulFlops(c) / (ms * 1e9), kvGBs: kvBytes(c) / (ms * 1e6), peakBytes: await peakBytes(fn)};
 }
 
 function compositionBlocked(c: Config, o: RunOptions): Failure|null {

@@ -9,7 +9,7 @@ import {compare, cpuReference, isFailure, RunOptions} from './compare';
 import {diff, errorText, lossText} from './format';
 import {attentionWeights, heatmapSvg, MAP_CASES} from './heatmap';
 import {maxAbsDiff} from './measure';
-import {Config, configError, presetById, PRESETS, usefulFlops} from './presets';
+import {Config, configError, KvFormat, presetById, PRESETS, usefulFlops} from './presets';
 import {sweep, sweepLengths, SweepPoint} from './sweep';
 import {trainTinyModel} from './training';
 import {runLmPanel} from './lm_panel';
@@ -69,7 +69,8 @@ const num = (id: string) => Number($<HTMLInputElement>(id).value);
 
 function readConfig(): Config {
   return {preset: presetById($<HTMLSelectElement>('preset').value).id, b: num('f-b'), h: num('f-h'), hkv: num('f-hkv'),
-          sq: num('f-sq'), sk: num('f-sk'), d: num('f-d'), causal: $<HTMLInputElement>('f-causal').checked};
+          sq: num('f-sq'), sk: num('f-sk'), d: num('f-d'), causal: $<HTMLInputElement>('f-causal').checked,
+          kv: $<HTMLSelectElement>('f-kv').value as KvFormat};
 }
 function runOptions(): RunOptions {
   const cap = $<HTMLInputElement>('f-cap').value;
@@ -81,6 +82,7 @@ function applyPreset() {
   const shape = backend === 'cpu' ? p.cpu : p.gpu;
   for (const key of ['b', 'h', 'hkv', 'sq', 'sk', 'd'] as const) $<HTMLInputElement>(`f-${key}`).value = String(shape[key]);
   $<HTMLInputElement>('f-causal').checked = shape.causal;
+  $<HTMLSelectElement>('f-kv').value = p.kv ?? 'float32';
   $('preset-about').textContent = p.about + (backend === 'cpu' ? ' (smaller sizes for the JS cpu backend.)' : '');
   $<HTMLInputElement>('sweep-min').value = String(backend === 'cpu' ? 64 : 128);
   $<HTMLInputElement>('sweep-max').value = String(backend === 'cpu' ? 1024 : 16384);
@@ -137,7 +139,7 @@ async function runBoth() {
         cpuCheck = 'the CPU reference check is skipped at this size (the JS kernel would take too long); lower Sq/Sk to run it.';
       }
     }
-    $('result').innerHTML = resultHtml(r, runOptions().runs, cpuCheck);
+    $('result').innerHTML = resultHtml(r, c, runOptions().runs, cpuCheck);
     if (isFailure(r.flash)) showError(`flashAttention on ${backend}: ${r.flash.error}`);
     if (isFailure(r.composition) && r.composition.kind === 'failed') showError(`composition on ${backend}: ${r.composition.error}`);
     const out = r.output;

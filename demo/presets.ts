@@ -1,5 +1,7 @@
 /** The presets: typical attention calls of an LLM, at GPU sizes and at sizes the JS cpu backend can finish. */
 export type PresetId = 'prefill'|'long'|'gqa'|'varlen'|'fp8kv'|'decode';
+/** How k and v are stored for flash attention: float32 tensors, packed halves (toFloat16) or FP8 e4m3fn (quantizeFp8). */
+export type KvFormat = 'float32'|'float16'|'fp8';
 
 export interface Shape {
   b: number;
@@ -13,6 +15,7 @@ export interface Shape {
 }
 export interface Config extends Shape {
   preset: PresetId;
+  kv: KvFormat;
 }
 
 export interface Preset {
@@ -22,6 +25,8 @@ export interface Preset {
   about: string;
   gpu: Shape;
   cpu: Shape;
+  /** The KV format the preset starts with (float32 unless given). */
+  kv?: KvFormat;
 }
 
 export const PRESETS: Preset[] = [
@@ -34,8 +39,8 @@ export const PRESETS: Preset[] = [
   {id: 'varlen', label: 'Varlen batch', about: 'B sequences of lengths S, ¾S, ½S, … packed without padding (layout thd, cuSeqlens). The composition runs one call per sequence on pre-sliced inputs (untimed slicing) and concatenates.',
    gpu: {b: 4, h: 8, hkv: 8, sq: 1024, sk: 1024, d: 64, causal: true}, cpu: {b: 4, h: 4, hkv: 4, sq: 256, sk: 256, d: 64, causal: true}},
   {id: 'fp8kv', label: 'FP8 KV cache', about: 'k and v quantized to e4m3fn (scale 32); flash attention reads the packed FP8 words, the composition gets the same values dequantized to float32 (untimed).',
-   gpu: {b: 1, h: 8, hkv: 8, sq: 1024, sk: 1024, d: 64, causal: true}, cpu: {b: 1, h: 4, hkv: 4, sq: 256, sk: 256, d: 64, causal: true}},
-  {id: 'decode', label: 'Decode', about: 'One new token (Sq = 1) per sequence attends to a long KV cache; GQA as in Llama-style models.',
+   gpu: {b: 1, h: 8, hkv: 8, sq: 1024, sk: 1024, d: 64, causal: true}, cpu: {b: 1, h: 4, hkv: 4, sq: 256, sk: 256, d: 64, causal: true}, kv: 'fp8'},
+  {id: 'decode', label: 'Decode', about: 'One new token (Sq = 1) per sequence attends to a long KV cache; GQA as in Llama-style models. Decode is bound by reading K and V: pick their format below and read the GB/s.',
    gpu: {b: 4, h: 32, hkv: 8, sq: 1, sk: 8192, d: 128, causal: true}, cpu: {b: 2, h: 8, hkv: 2, sq: 1, sk: 2048, d: 64, causal: true}},
 ];
 
@@ -61,6 +66,13 @@ export function usefulFlops(c: Config): number {
     return lq.reduce((sum, l, i) => sum + 4 * c.h * c.d * visiblePairs(l, lk[i], c.causal), 0);
   }
   return 4 * c.b * c.h * c.d * visiblePairs(c.sq, c.sk, c.causal);
+}
+
+/** Bytes of K and V that one flash call reads in the config's KV format (what bounds decode). */
+export function kvBytes(c: Config): number {
+  const perElement = {float32: 4, float16: 2, fp8: 1}[c.kv];
+  const keys = c.preset === 'varlen' ? varlenLengths(c.b, c.sk).reduce((a, n) => a + n, 0) : c.b * c.sk;
+  return 2 * keys * c.hkv * c.d * perElement;
 }
 
 /** Bytes of one float32 score matrix the composition materializes (per sequence for varlen: it runs one at a time). */

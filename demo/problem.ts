@@ -2,11 +2,12 @@
  * One attention problem on the active backend: seeded inputs (identical on every backend), and the two
  * contenders as closures over them: `flash` (this package's op) and `composition` (bench/composition.ts,
  * matMul → softmax → matMul). Input preparation the composition needs (repeating GQA heads, slicing varlen
- * sequences, dequantizing FP8) happens here, once, untimed. Both closures return outputs of the same layout.
+ * sequences, dequantizing FP8 or half KV) happens here, once, untimed. Both closures return outputs of the same
+ * layout. The KV format (float32, float16 through toFloat16, FP8 through quantizeFp8) is the config's `kv`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {compositionAttention} from '../bench/composition';
-import {dequantizeFp8, flashAttention, quantizeFp8} from '../src/index';
+import {dequantizeFp8, flashAttention, Float16Tensor, Fp8Tensor, fromFloat16, quantizeFp8, toFloat16} from '../src/index';
 import type {Config} from './presets';
 import {varlenLengths} from './presets';
 import {normalArray} from './rng';
@@ -35,16 +36,18 @@ function denseProblem(c: Config): Problem {
   const q = seeded([c.b, c.h, c.sq, c.d], 1) as tf.Tensor4D;
   let k = seeded([c.b, c.hkv, c.sk, c.d], 2) as tf.Tensor4D, v = seeded([c.b, c.hkv, c.sk, c.d], 3) as tf.Tensor4D;
   const owned: Array<{dispose(): void}> = [q];
-  let flashK: tf.Tensor|ReturnType<typeof quantizeFp8> = k, flashV: tf.Tensor|ReturnType<typeof quantizeFp8> = v;
-  if (c.preset === 'fp8kv') {
-    // The composition gets exactly the values flash attention reads: dequantize(quantize(x)).
-    const k8 = quantizeFp8(k, {format: 'e4m3fn', scale: FP8_SCALE}), v8 = quantizeFp8(v, {format: 'e4m3fn', scale: FP8_SCALE});
+  let flashK: tf.Tensor|Fp8Tensor|Float16Tensor = k, flashV: tf.Tensor|Fp8Tensor|Float16Tensor = v;
+  if (c.kv !== 'float32') {
+    // The composition gets exactly the values flash attention reads: decode(encode(x)).
+    const encode = (x: tf.Tensor) => (c.kv === 'fp8' ? quantizeFp8(x, {format: 'e4m3fn', scale: FP8_SCALE}) : toFloat16(x));
+    const decode = (x: Fp8Tensor|Float16Tensor) => (x instanceof Fp8Tensor ? dequantizeFp8(x) : fromFloat16(x)) as tf.Tensor4D;
+    const k2 = encode(k), v2 = encode(v);
     tf.dispose([k, v]);
-    flashK = k8;
-    flashV = v8;
-    k = dequantizeFp8(k8) as tf.Tensor4D;
-    v = dequantizeFp8(v8) as tf.Tensor4D;
-    owned.push(k8, v8, k, v);
+    flashK = k2;
+    flashV = v2;
+    k = decode(k2);
+    v = decode(v2);
+    owned.push(k2, v2, k, v);
   } else {
     owned.push(k, v);
   }

@@ -1,6 +1,7 @@
 /** Small DOM helpers and the result table. */
 import {Comparison, Failure, isFailure, Timing} from './compare';
-import {bytes, diff, ms, tflops} from './format';
+import {bytes, diff, gbs, ms, tflops} from './format';
+import type {Config} from './presets';
 
 export const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 export const esc = (s: string) => s.replace(/[&<>"]/g, ch => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[ch]!));
@@ -9,13 +10,17 @@ const FAILURE_WORDS: Record<Failure['kind'], string> = {
   failed: 'failed', limit: 'cannot run', cap: 'not run', skipped: 'not run',
 };
 
-function row(name: string, cls: string, t: Timing|Failure): string {
+/** `kvNote`: the KV format flash attention reads, for its K+V GB/s (the composition reads float32 copies). */
+function row(name: string, cls: string, t: Timing|Failure, kvNote: string|null): string {
   if (isFailure(t)) return `<tr><td class="${cls}">${name}</td><td class="fail" colspan="3">${FAILURE_WORDS[t.kind]}: ${esc(t.error)}</td></tr>`;
-  return `<tr><td class="${cls}">${name}</td><td>${ms(t.ms)}</td><td>${tflops(t.tflops)}</td><td>${bytes(t.peakBytes)}</td></tr>`;
+  const kv = kvNote != null ? ` · <span data-testid="kv-gbs">${gbs(t.kvGBs)}</span> of ${kvNote} K+V` : '';
+  return `<tr><td class="${cls}">${name}</td><td>${ms(t.ms)}</td><td>${tflops(t.tflops)}${kv}</td><td>${bytes(t.peakBytes)}</td></tr>`;
 }
 
 /** The side-by-side table, the speed-up, and both accuracy checks. */
-export function resultHtml(r: Comparison, runs: number, cpuCheck: string): string {
+export function resultHtml(r: Comparison, config: Config, runs: number, cpuCheck: string): string {
+  // Decode is bound by the bytes of K and V: their GB/s beside the TFLOP/s.
+  const kvNote = config.preset === 'decode' ? config.kv : null;
   const f = r.flash, c = r.composition;
   let verdict = '';
   if (!isFailure(f) && !isFailure(c)) {
@@ -24,7 +29,7 @@ export function resultHtml(r: Comparison, runs: number, cpuCheck: string): strin
               'peak tensor memory than the composition.';
   }
   return `<table><thead><tr><th></th><th>time per call (median of ${runs})</th><th>throughput</th><th>peak tensor memory</th></tr></thead><tbody>` +
-         row('flashAttention', 'flash-name', f) + row('matMul → softmax → matMul', 'comp-name', c) + '</tbody></table>' +
+         row('flashAttention', 'flash-name', f, kvNote) + row('matMul → softmax → matMul', 'comp-name', c, null) + '</tbody></table>' +
          `<p class="verdict">${verdict}</p>` +
          `<p class="verdict">max |flash − composition| = <b data-testid="max-diff">${r.maxDiff == null ? '—' : diff(r.maxDiff)}</b>; ${cpuCheck}</p>`;
 }

@@ -1,7 +1,7 @@
 // Probe (not the benchmark): decode (Sq = 1) speed of the WebGPU forward per KV format, tile shape and split
 // count, interleaved round by round (the H200's clock drifts), with the streaming-read roofline measured in the
 // same run, and a correctness check of every configuration against the cpu kernel on a smaller shape first.
-// Env: SHAPES=B8Hq32Hk8Sk8192D128,... KV=f32,fp8 TILES=,4x32x1x2 (TMxTNxRMxRN; '' = automatic)
+// Env: SHAPES=B8Hq32Hk8Sk8192D128,... KV=f32,f16,fp8 TILES=,4x32x1x2 (TMxTNxRMxRN; '' = automatic)
 //   SPLITS=0,16 (0 = automatic) ROUNDS=6 CALLS=12 (calls queued per sample) NOCHECK=1 READ_MB=1024 (roofline).
 // Build: npx esbuild bench/probes/decode_probe.ts --bundle --platform=node --format=esm --target=node20
 //   --main-fields=module,main --external:webgpu --outfile=.test-build/decode_probe.mjs --banner:js="import
@@ -13,14 +13,14 @@ const gpu = create(['enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
-import {flashAttention, Fp8Tensor, quantizeFp8, registerWebGPUBackend} from '../../src/index';
+import {flashAttention, Float16Tensor, Fp8Tensor, quantizeFp8, registerWebGPUBackend, toFloat16} from '../../src/index';
 import {median, Roofline} from '../roofline';
 
 const log = (o: unknown) => console.log(JSON.stringify(o));
 const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',');
 
 interface Config {kv: string; tiles: string; splits: number}
-type Inputs = {q: tf.Tensor, k: tf.Tensor|Fp8Tensor, v: tf.Tensor|Fp8Tensor};
+type Inputs = {q: tf.Tensor, k: tf.Tensor|Fp8Tensor|Float16Tensor, v: tf.Tensor|Fp8Tensor|Float16Tensor};
 
 function shapeOf(name: string) {
   const m = /^B(\d+)Hq(\d+)Hk(\d+)Sk(\d+)D(\d+)$/.exec(name);
@@ -34,9 +34,10 @@ function inputs(s: ReturnType<typeof shapeOf>, kv: string): Inputs {
   const k = tf.randomNormal([s.B, s.Sk, s.Hk, s.D], 0, 1, 'float32', 2);
   const v = tf.randomNormal([s.B, s.Sk, s.Hk, s.D], 0, 1, 'float32', 3);
   if (kv === 'f32') return {q, k, v};
-  const k8 = quantizeFp8(k, {scale: 32}), v8 = quantizeFp8(v, {scale: 32});
+  const encode = (x: tf.Tensor) => (kv === 'f16' ? toFloat16(x) : quantizeFp8(x, {scale: 32}));
+  const k2 = encode(k), v2 = encode(v);
   tf.dispose([k, v]);
-  return {q, k: k8, v: v8};
+  return {q, k: k2, v: v2};
 }
 
 function run(x: Inputs, c: Config): tf.Tensor {
@@ -77,7 +78,7 @@ async function main() {
   tf.env().set('WEBGPU_CPU_FORWARD', false);
   const device: GPUDevice = (tf.backend() as any).device;
   device.onuncapturederror = (e: any) => log({uncaptured: String(e.error?.message).slice(0, 3000)});
-  const configs: Config[] = list('KV', 'f32,fp8').flatMap(kv => list('TILES', '').flatMap(tiles =>
+  const configs: Config[] = list('KV', 'f32,f16,fp8').flatMap(kv => list('TILES', '').flatMap(tiles =>
       list('SPLITS', '0').map(Number).map(splits => ({kv, tiles, splits}))));
   if (!process.env.NOCHECK) await check(configs);
   const roof = await new Roofline(device, 60000).run(
@@ -88,7 +89,7 @@ async function main() {
     const s = shapeOf(name);
     const kvs = [...new Set(configs.map(c => c.kv))];
     const data = Object.fromEntries(kvs.map(kv => [kv, inputs(s, kv)]));
-    const bytesPerElement = (kv: string) => kv === 'f32' ? 4 : 1;
+    const bytesPerElement = (kv: string) => ({f32: 4, f16: 2, fp8: 1}[kv] ?? NaN);
     const samples = configs.map(() => [] as number[]);
     try {
       const t0 = performance.now();

@@ -175,6 +175,24 @@ try {
     check(`${lastBackend}: sweep S = 16..64 draws both lines, progress, and the composition's over-cap marker (${((Date.now() - ts) / 1000).toFixed(1)} s)`, problems);
   }
   if (lastBackend) {
+    // The decode preset's KV formats: flash reads packed halves / FP8 words, the page shows the K+V GB/s.
+    for (const kv of ['float16', 'fp8']) {
+      const problems = [];
+      await page.select('#preset', 'decode');
+      await setFields({'f-b': 1, 'f-h': 4, 'f-hkv': 2, 'f-sq': 1, 'f-sk': 40, 'f-d': 16, 'f-causal': false, 'f-kv': kv, 'f-runs': 1, 'f-cap': ''});
+      await page.evaluate(() => { window.__demoResult = null; });
+      await page.click('#run');
+      await page.waitForFunction(() => window.__demoResult, {timeout: 30_000});
+      await settled();
+      const r = await page.evaluate(() => window.__demoResult);
+      const shown = await page.$eval('#result', e => e.querySelector('[data-testid=kv-gbs]')?.textContent ?? '');
+      if ((await state()) !== 'done') problems.push(`page state '${await state()}', errors: ${JSON.stringify(r?.errors)}`);
+      if (r?.config?.kv !== kv) problems.push(`config kv ${r?.config?.kv}`);
+      if (!(r?.flash?.kvGBs > 0) || !/GB\/s/.test(shown)) problems.push(`K+V GB/s: ${JSON.stringify(r?.flash)}, shown ${JSON.stringify(shown)}`);
+      if (!(r?.maxDiff <= TOL)) problems.push(`max |flash − composition| = ${r?.maxDiff}`);
+      check(`${lastBackend}: decode with ${kv} KV reads the packed KV and shows ${shown} of K+V`, problems);
+    }
+    await page.select('#preset', 'prefill');
     // An input the op rejects (H = 4 query heads over Hkv = 3): the op's own error must show in the page.
     const problems = [];
     await setFields({'f-h': 4, 'f-hkv': 3, 'f-runs': 1, 'f-cap': ''});
