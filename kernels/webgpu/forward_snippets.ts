@@ -239,6 +239,15 @@ export function stageRows(name: 'k'|'v', first: string): string {
 }
 
 /**
+ * A padded KV cache: WGSL for sequence b's valid key count from the expression that reads cacheSeqlens[b]
+ * (its own binding or the packed side inputs), clamped to the capacity Sk: a GPU-resident lengths tensor is
+ * never read back, so never validated, and an out-of-range length must not read past the cache.
+ */
+export function cacheLength(read: string): string {
+  return `clamp(${read}, 0, uniforms.seqlenK)`;
+}
+
+/**
  * WGSL fn describeBlock(): (b, hk, m0, startQ, lenQ, startK, lenK, valid, split) of this workgroup, read
  * once by invocation 0. m0 is the first packed row. Splits vary fastest, so the key ranges of one block run
  * side by side; then the query block (last first, so long causal rows start early), the KV head, the batch.
@@ -248,9 +257,8 @@ export function describeBlock(spec: FlashAttentionSpec): string {
   const seqBounds = spec.varlen ? `
     startQ = sideInputs[uniforms.cuSeqlensQOffset + b]; lenQ = sideInputs[uniforms.cuSeqlensQOffset + b + 1] - startQ;
     startK = sideInputs[uniforms.cuSeqlensKOffset + b]; lenK = sideInputs[uniforms.cuSeqlensKOffset + b + 1] - startK;` :
-      // A padded KV cache: sequence b's valid keys (clamped: a GPU-resident tensor is not validated).
       spec.cacheSeqlens ? `
-    lenK = clamp(sideInputs[uniforms.cacheSeqlensOffset + b], 0, uniforms.seqlenK);` : '';
+    lenK = ${cacheLength('sideInputs[uniforms.cacheSeqlensOffset + b]')};` : '';
   return `
 fn describeBlock() -> array<i32, 9> {
   let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));

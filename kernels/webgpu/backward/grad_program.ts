@@ -27,7 +27,7 @@
  * Compile-time: the pass, kernelKey(spec) and the tiles; everything else is a uniform (grad_uniforms.ts).
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
-import {dropoutSnippet, TANH_WGSL, visibleKeys} from '../forward_snippets';
+import {cacheLength, dropoutSnippet, TANH_WGSL, visibleKeys} from '../forward_snippets';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {stageBlock, storeBlock} from '../staging';
@@ -216,7 +216,7 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
     startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
     startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` :
       spec.cacheSeqlens ? `
-    lenK = clamp(cacheSeqlens[b], 0, uniforms.seqlenK);` : '';
+    lenK = ${cacheLength('cacheSeqlens[b]')};` : '';
 
   // -- phase 1, shared by both passes: S, dP register tiles, then P and dS --
   const recompute = `

@@ -13,6 +13,7 @@
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
+import {cacheLength} from '../forward_snippets';
 import {FlatProgram} from '../flat_program';
 import {gradRowLoader, gradScoreSnippet} from './grad_program';
 import {biasGradUniforms, deltaUniforms, partialSumUniforms} from './grad_uniforms';
@@ -95,7 +96,7 @@ fn main(index : i32) {
       if (strides[a] == 0) { at[a] = x % extents[a]; x = x / extents[a]; }
     }
     let b = at[0]; let h = at[1]; let i = at[2]; let j = at[3];
-    let lenK = ${spec.cacheSeqlens ? 'clamp(cacheSeqlens[b], 0, uniforms.seqlenK)' : 'uniforms.seqlenK'};
+    let lenK = ${spec.cacheSeqlens ? cacheLength('cacheSeqlens[b]') : 'uniforms.seqlenK'};
     diagonal = lenK - uniforms.seqlenQ;
     if (j >= lenK || !isVisible(i, j, lenK)) { continue; }
     let hk = h / uniforms.groupSize;
