@@ -43,6 +43,7 @@ import {unrollLoops} from '../unroll';
 import {flashAttentionComponents, flashAttentionInputNames} from '../flash_attention_program';
 import {matrixPlanKey, MatrixShape} from './matrix_plan';
 import {Fragment, GROUP_SIZE, MatrixTiles, TILE} from './matrix_tiles';
+import {matrixWorkgroupVariables, workgroupDeclarations} from './matrix_workgroup';
 
 /** acc and l are rescaled only when a row max grows past the current m by more than this (log2 units). */
 const RESCALE_LOG2 = 8;
@@ -267,12 +268,7 @@ export function usesSubgroupId(tiles: MatrixTiles): boolean {
 export function matrixAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan<MatrixShape>, tiles: MatrixTiles): string {
   const s = plan.tiles, split = plan.numSplits > 1;
   const code = new TileCode(tiles, s);
-  const tileDeclarations = [
-    `var<workgroup> qTile : array<array<${tiles.tileType}, RS * QS>, GROUPS>;`,
-    `var<workgroup> kTile : array<${tiles.tileType}, D_PAD * KS>;`,
-    `var<workgroup> vTile : array<${tiles.tileType}, BLOCK_N * QS>;`,
-    `var<workgroup> pTile : array<array<${tiles.tileType}, RS * BLOCK_N>, GROUPS>;`,
-    `var<workgroup> sTile : array<array<f32, RS * BLOCK_N>, GROUPS>;`].join('\n');
+  const workgroup = matrixWorkgroupVariables(s, tiles);
   const dTiles = s.dPad / TILE;
   const rowsPerGroup = TILE * s.rowTiles;
   const lanesPerRow = GROUP_SIZE / rowsPerGroup;
@@ -343,16 +339,11 @@ const RESCALE_LOG2 : f32 = ${RESCALE_LOG2}.0;
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
-// The small workgroup variables come first and the matrix tiles last: on the H200 (Dawn/Vulkan, 2026-12-01)
-// subgroup-matrix loads and stores addressed the wrong bytes when small variables sat between or after the
-// tiles (bench/probes/subgroup_matrix_unit.mjs), while scalar accesses were right.
-var<workgroup> blockInfo : array<i32, 9>;
-// [0]: n0 + 1 when some row's m moved in block n0 (rescale acc); [1]: n0 + 1 when V holds a non-finite value.
-var<workgroup> blockFlags : array<i32, 2>;
-var<workgroup> rowShare : array<f32, THREADS>;
+// The small workgroup variables come first and the matrix tiles last (matrix_workgroup.ts says why).
+${workgroupDeclarations(workgroup.small)}
 ${codecs(spec)}
 ${decodeTables(spec)}
-${tileDeclarations}
+${workgroupDeclarations(workgroup.tiles)}
 ${rowLoader('q', spec.qFormat, plan.vec4Rows, spec.qStorage)}
 ${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage)}
 ${rowLoader('v', spec.vFormat, plan.vec4Rows, spec.vStorage)}

@@ -13,11 +13,13 @@
  *   vTile  BLOCK_N × QS        the V block
  *   pTile  BLOCK_M × BLOCK_N   P = exp2(S − m) rounded to half, the left operand of P·V
  *   sTile  BLOCK_M × BLOCK_N   f32: S out of the matrix units for the softmax; scratch for acc
+ * (declared and counted from one list: matrix_workgroup.ts)
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../../src/spec';
 import {chooseSplits, decodeTableBytes, gridWorkgroups, LaunchPlan} from '../launch_plan';
 import {GROUP_SIZE, MatrixTiles, TILE} from './matrix_tiles';
+import {matrixWorkgroupBytes} from './matrix_workgroup';
 
 export interface MatrixShape {
   groups: number;
@@ -36,8 +38,6 @@ export interface MatrixShape {
 
 /** Elements of padding per Q/K/V tile row (16 bytes of f16) against bank conflicts. */
 const ROW_PAD = 8;
-/** Block description, flags, row-sharing scratch (bytes, generous). */
-const FIXED_BYTES = 64;
 
 /**
  * The grid that fills the H200 for this kernel, in tile groups (subgroups): about 1024, eight per SM. At
@@ -62,12 +62,6 @@ export function makeShape(headDim: number, groups: number, rowTiles: 1|2, keyTil
     groups, rowTiles, keyTiles, dPad, rowStride: dPad + ROW_PAD, keyStride: TILE * keyTiles + ROW_PAD, blockM: groups * TILE * rowTiles,
     blockN: TILE * keyTiles, threads: groups * GROUP_SIZE,
   };
-}
-
-export function matrixWorkgroupBytes(s: MatrixShape, tiles: MatrixTiles): number {
-  const e = tiles.tileBytes;
-  return e * (s.blockM * s.rowStride + s.blockN * s.rowStride + s.dPad * s.keyStride + s.blockM * s.blockN) + 4 * s.blockM * s.blockN +
-      4 * s.blockM * 2 + FIXED_BYTES;
 }
 
 /**
