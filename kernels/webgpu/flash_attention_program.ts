@@ -45,7 +45,8 @@ import {FlatProgram} from './flat_program';
 import {flashAttentionUniforms} from './flash_attention_uniforms';
 import {SIDE_INPUTS, SideInput} from './side_inputs_program';
 import {LaunchPlan, planKey} from './launch_plan';
-import {ROW_PAD_VEC4} from './tile_config';
+import {forwardWorkgroupVariables, ROW_PAD_VEC4} from './tile_config';
+import {workgroupDeclarations} from './workgroup_memory';
 import {storeBlock} from './staging';
 import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
 import {unrollLoops} from './unroll';
@@ -165,11 +166,7 @@ const GUARD_EVERY_BLOCK : bool = ${spec.bias === 'matrix'};
 const LN2 : f32 = 0.6931471805599453;
 const LOG2E : f32 = 1.4426950408889634;
 
-var<workgroup> qTile : array<vec4<f32>, BLOCK_M * ROW>;
-var<workgroup> kvTile : array<vec4<f32>, BLOCK_N * ROW>;
-var<workgroup> pTile : array<vec4<f32>, BLOCK_M * BLOCK_N4>;
-var<workgroup> rowTile : array<f32, BLOCK_M * TN>;
-var<workgroup> blockInfo : array<i32, 9>;
+${workgroupDeclarations(forwardWorkgroupVariables(t))}
 
 ${codecs(spec)}
 ${decodeTables(spec)}

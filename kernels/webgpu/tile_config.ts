@@ -15,6 +15,8 @@
  *            most of its FMAs on padding.
  *            Decode is bound by reading K and V, which split-KV (launch_plan.ts) spreads over the GPU.
  */
+import {WorkgroupVariable, workgroupBytesOf, workgroupVariable} from './workgroup_memory';
+
 export interface TileConfig {
   /** Head size padded to a multiple of 4·TN. */
   dPad: number;
@@ -34,18 +36,25 @@ export const DECODE_MAX_ROWS = 16;
 /** Row stride padding of the Q and K/V tiles (one vec4) against bank conflicts. */
 export const ROW_PAD_VEC4 = 1;
 
-/** The workgroup's block description (array<i32, 9>), as Dawn counts it: rounded up to 16 bytes. */
-const BLOCK_INFO_BYTES = 48;
-
 /**
- * Bytes of workgroup memory a config uses: Q tile, one K/V tile, P tile, row-reduction scratch and the
- * block description (FP8 decode tables come on top: launch_plan.ts).
+ * The workgroup variables of a config, declared by the program (flash_attention_program.ts) and counted here:
+ * Q tile, one K/V tile, P tile, row-reduction scratch and the block description. FP8 decode tables come on
+ * top (launch_plan.ts).
  */
-export function workgroupBytes(c: TileConfig): number {
+export function forwardWorkgroupVariables(c: TileConfig): WorkgroupVariable[] {
   const row = c.dPad / 4 + ROW_PAD_VEC4;
-  const roundUp16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
-  return 16 * (c.blockM * row + c.blockN * row) + roundUp16(4 * c.blockM * c.blockN) +
-      roundUp16(4 * c.blockM * c.tn) + BLOCK_INFO_BYTES;
+  return [
+    workgroupVariable('qTile', 'vec4<f32>', 16, 'BLOCK_M * ROW', c.blockM * row),
+    workgroupVariable('kvTile', 'vec4<f32>', 16, 'BLOCK_N * ROW', c.blockN * row),
+    workgroupVariable('pTile', 'vec4<f32>', 16, 'BLOCK_M * BLOCK_N4', c.blockM * c.blockN / 4),
+    workgroupVariable('rowTile', 'f32', 4, 'BLOCK_M * TN', c.blockM * c.tn),
+    workgroupVariable('blockInfo', 'i32', 4, '9', 9),
+  ];
+}
+
+/** Bytes of workgroup memory a config uses (without FP8 decode tables). */
+export function workgroupBytes(c: TileConfig): number {
+  return workgroupBytesOf(forwardWorkgroupVariables(c));
 }
 
 function makeConfig(headDim: number, tm: number, tn: number, rm: number, rn: number): TileConfig {

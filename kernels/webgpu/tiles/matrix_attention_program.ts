@@ -43,7 +43,8 @@ import {unrollLoops} from '../unroll';
 import {flashAttentionComponents, flashAttentionInputNames} from '../flash_attention_program';
 import {matrixPlanKey, MatrixShape} from './matrix_plan';
 import {Fragment, GROUP_SIZE, MatrixTiles, TILE} from './matrix_tiles';
-import {matrixWorkgroupVariables, workgroupDeclarations} from './matrix_workgroup';
+import {workgroupDeclarations} from '../workgroup_memory';
+import {matrixWorkgroupVariables} from './matrix_workgroup';
 
 /** acc and l are rescaled only when a row max grows past the current m by more than this (log2 units). */
 const RESCALE_LOG2 = 8;
