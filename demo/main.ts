@@ -6,7 +6,7 @@
 import {activate, BackendName, BackendStatus, probeBackends} from './backends';
 import {chartSvg, lossChartSvg} from './chart';
 import {compare, cpuReference, isFailure, RunOptions} from './compare';
-import {diff, errorText, lossText} from './format';
+import {diff, errorText, lossText, ms} from './format';
 import {attentionWeights, heatmapSvg, MAP_CASES} from './heatmap';
 import {maxAbsDiff} from './measure';
 import {Config, configError, KvFormat, presetById, PRESETS, usefulFlops} from './presets';
@@ -205,16 +205,18 @@ async function runTraining() {
   $('train-result').innerHTML = '';
   $('train-chart').innerHTML = lossChartSvg(losses, steps);
   try {
-    const run = await trainTinyModel(steps, async (step, loss) => {
+    const precision = $<HTMLSelectElement>('train-precision').value as 'float32'|'float16';
+    const run = await trainTinyModel(steps, precision, async (step, loss) => {
       losses.push(loss);
       bar.value = step + 1;
       text.textContent = `step ${step + 1}/${steps} on ${backend} · loss ${loss.toFixed(3)}`;
       $('train-chart').innerHTML = lossChartSvg(losses, steps);
       await new Promise(resolve => setTimeout(resolve, 0));   // let the page paint the step
     });
-    text.textContent = `trained ${steps} steps on ${run.backend} in ${(run.ms / 1000).toFixed(1)} s`;
+    text.textContent = `trained ${steps} steps on ${run.backend} (${precision}) in ${(run.ms / 1000).toFixed(1)} s`;
     $('train-result').innerHTML = `<p class="verdict">final loss <b data-testid="final-loss">${lossText(run.finalLoss)}</b> ` +
-        `(step 1: ${lossText(run.losses[0])})${run.leakedTensors ? `; <b>${run.leakedTensors} tensors leaked</b>` : ''}</p>`;
+        `(step 1: ${lossText(run.losses[0])}); one step (forward, backward, Adam) <b data-testid="step-ms">${ms(run.stepMs)}</b> ` +
+        `(median, first step left out)${run.leakedTensors ? `; <b>${run.leakedTensors} tensors leaked</b>` : ''}</p>`;
     window.__demoTraining = run;
     setState('done');
   } catch (e) {

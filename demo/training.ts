@@ -9,19 +9,27 @@ import {trainFirstTokenTask} from '../examples/tiny_attention_model';
 
 export interface TrainingRun {
   backend: string;
+  precision: 'float32'|'float16';
   steps: number;
   losses: number[];
   finalLoss: number;
   ms: number;
+  /** Median wall time of one step (forward, backward, Adam, loss read back), the first step (compiles) left out. */
+  stepMs: number;
   /** tf.memory().numTensors after training minus before (0: nothing leaked). */
   leakedTensors: number;
 }
 
 /** Trains for `steps` steps; `onStep` sees every loss and is awaited (the page yields to the browser there). */
 export async function trainTinyModel(
-    steps: number, onStep: (step: number, loss: number) => Promise<void>|void): Promise<TrainingRun> {
+    steps: number, precision: 'float32'|'float16', onStep: (step: number, loss: number) => Promise<void>|void): Promise<TrainingRun> {
   const before = tf.memory().numTensors, t0 = performance.now();
-  const losses = await trainFirstTokenTask({steps, onStep});
-  return {backend: tf.getBackend(), steps, losses, finalLoss: losses[losses.length - 1], ms: performance.now() - t0,
-          leakedTensors: tf.memory().numTensors - before};
+  const stepTimes: number[] = [];
+  const losses = await trainFirstTokenTask({steps, precision, onStep: (step, loss, ms) => {
+    stepTimes.push(ms);
+    return onStep(step, loss);
+  }});
+  const warm = stepTimes.slice(1).sort((a, b) => a - b);
+  return {backend: tf.getBackend(), precision, steps, losses, finalLoss: losses[losses.length - 1], ms: performance.now() - t0,
+          stepMs: warm[Math.floor(warm.length / 2)], leakedTensors: tf.memory().numTensors - before};
 }

@@ -217,7 +217,9 @@ try {
       await page.waitForFunction(n => document.querySelector(`#backend-${n}`).checked, {}, name);
       await settled();
     }
-    await setFields({'train-steps': TRAIN_STEPS});
+    // cpu trains under precision 'float16' (its backward rounds at FA2's fp16 points); the GPUs under float32.
+    const precision = name === 'cpu' ? 'float16' : 'float32';
+    await setFields({'train-steps': TRAIN_STEPS, 'train-precision': precision});
     await page.evaluate(() => {   // records every value the training progress bar shows
       const bar = document.getElementById('train-progress');
       window.__demoTraining = null;
@@ -237,16 +239,19 @@ try {
     if (losses.length !== TRAIN_STEPS || !losses.every(Number.isFinite)) problems.push(`losses: ${JSON.stringify(losses)}`);
     else if (!(last < first / 5)) problems.push(`the loss did not fall below a fifth: first 5 steps ${first.toFixed(3)}, last 5 ${last.toFixed(3)} (${losses.map(l => l.toFixed(2)).join(' ')})`);
     if (run?.leakedTensors !== 0) problems.push(`tensors leaked by training: ${run?.leakedTensors}`);
+    if (run?.precision !== precision) problems.push(`trained under precision ${run?.precision}, asked ${precision}`);
     const shown = await page.evaluate(() => ({
       final: document.querySelector('[data-testid=final-loss]')?.textContent,
+      stepMs: document.querySelector('[data-testid=step-ms]')?.textContent ?? '',
       points: document.querySelector('#train-chart polyline.loss')?.getAttribute('points').trim().split(/\s+/).length ?? 0}));
     const shownLoss = Number(shown.final);
     if (!(Math.abs(shownLoss - run?.finalLoss) <= 1e-4 + 1e-2 * Math.abs(run?.finalLoss))) problems.push(`final loss shown: ${shown.final}, run: ${run?.finalLoss}`);
     if (shown.points !== TRAIN_STEPS) problems.push(`the loss curve has ${shown.points} points`);
+    if (!(run?.stepMs > 0) || !/ms$/.test(shown.stepMs)) problems.push(`step time: run ${run?.stepMs}, shown ${JSON.stringify(shown.stepMs)}`);
     if (!(seen.includes(1) && seen.includes(Math.floor(TRAIN_STEPS / 2)))) problems.push(`the training progress bar did not step: ${JSON.stringify(seen)}`);
     await page.evaluate(() => document.getElementById('train-section').scrollIntoView());
     await page.screenshot({path: join(artifacts, `demo-train-${name}.png`)});
-    check(`${name}: the training panel trains the tiny model ${TRAIN_STEPS} steps, loss ${first.toFixed(2)} → ${last.toFixed(2)} (${((Date.now() - tt) / 1000).toFixed(1)} s)`,
+    check(`${name}: the training panel trains the tiny model ${TRAIN_STEPS} steps under ${precision}, loss ${first.toFixed(2)} → ${last.toFixed(2)}, a step ${shown.stepMs} (${((Date.now() - tt) / 1000).toFixed(1)} s)`,
           problems.slice(0, 8));
   }
   if (lastBackend && statuses.some(s => s.name === 'cpu' && !s.reason)) {
