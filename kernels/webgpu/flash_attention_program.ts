@@ -48,7 +48,7 @@ import {LaunchPlan, planKey} from './launch_plan';
 import {forwardWorkgroupVariables, ROW_PAD_VEC4} from './tile_config';
 import {workgroupDeclarations} from './workgroup_memory';
 import {storeBlock} from './staging';
-import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
+import {absorbSink, BLOCK_PROLOGUE, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -186,16 +186,8 @@ fn main(index : i32) {
   let tid = i32(localIndex);
   let tm = tid / TN;
   let tn = tid % TN;
-  if (tid == 0) { blockInfo = describeBlock(); }
-  let info = workgroupUniformLoad(&blockInfo);
-  let b = info[0]; let hk = info[1]; let m0 = info[2];
-  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6]; let split = info[8];
-  // GQA packing: the G query heads that share KV head hk are rows of one block, so K and V are read
-  // once for all of them. Packed row p is query row i = p / G of query head h = hk·G + p % G.
-  let G = uniforms.groupSize;
-  // Rows past maxSeqlenQ (seqlenQ) are never computed: they have no partial record and no row block.
-  let packedRows = min(lenQ, uniforms.seqlenQ) * G;
-  if (info[7] == 0 || m0 >= packedRows) { return; }
+  if (tid == 0) { blockInfo = describeBlock(); }${BLOCK_PROLOGUE}
+  // Packed row p is query row i = p / G of query head h = hk·G + p % G.
 
   // Full FP8: raw codes in the dots, descales folded into the scales. KV-only: K, V descaled on load.
   let kLoadScale = ${kvOnly ? 'descale_k(hk)' : '1.0'};

@@ -248,6 +248,20 @@ export function cacheLength(read: string): string {
 }
 
 /**
+ * Both forwards' main() after blockInfo holds describeBlock(): the block's batch, KV head, first packed row
+ * and sequence bounds, the packed row count (GQA: G query heads per KV head are rows of one block, so K and
+ * V are read once for all of them), and the return of a workgroup with no rows (rows past maxSeqlenQ are
+ * never computed: they have no partial record and no row block).
+ */
+export const BLOCK_PROLOGUE = `
+  let info = workgroupUniformLoad(&blockInfo);
+  let b = info[0]; let hk = info[1]; let m0 = info[2];
+  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6]; let split = info[8];
+  let G = uniforms.groupSize;
+  let packedRows = min(lenQ, uniforms.seqlenQ) * G;
+  if (info[7] == 0 || m0 >= packedRows) { return; }`;
+
+/**
  * WGSL fn describeBlock(): (b, hk, m0, startQ, lenQ, startK, lenK, valid, split) of this workgroup, read
  * once by invocation 0. m0 is the first packed row. Splits vary fastest, so the key ranges of one block run
  * side by side; then the query block (last first, so long causal rows start early), the KV head, the batch.

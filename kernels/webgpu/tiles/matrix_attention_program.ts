@@ -36,7 +36,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {absorbSink, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
+import {absorbSink, BLOCK_PROLOGUE, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -366,13 +366,7 @@ fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane :
   let row = sg * RS + rowInGroup;
   // Every invocation writes the same values (no branch: the subgroup stays converged for the matrix ops).
   blockInfo = describeBlock();
-  blockFlags = array<i32, 2>(0, 0);
-  let info = workgroupUniformLoad(&blockInfo);
-  let b = info[0]; let hk = info[1]; let m0 = info[2];
-  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6]; let split = info[8];
-  let G = uniforms.groupSize;
-  let packedRows = min(lenQ, uniforms.seqlenQ) * G;
-  if (info[7] == 0 || m0 >= packedRows) { return; }
+  blockFlags = array<i32, 2>(0, 0);${BLOCK_PROLOGUE}
 
   let kLoadScale = ${kvOnly ? 'descale_k(hk)' : '1.0'};
   let vLoadScale = ${kvOnly ? 'descale_v(hk)' : '1.0'};
