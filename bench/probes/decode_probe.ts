@@ -15,6 +15,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import {flashAttention, Float16Tensor, Fp8Tensor, quantizeFp8, registerWebGPUBackend, toFloat16} from '../../src/index';
 import {median, Roofline} from '../roofline';
+import {interleavedKernelMs} from './interleaved';
 
 const log = (o: unknown) => console.log(JSON.stringify(o));
 const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',');
@@ -90,19 +91,8 @@ async function main() {
     const kvs = [...new Set(configs.map(c => c.kv))];
     const data = Object.fromEntries(kvs.map(kv => [kv, inputs(s, kv)]));
     const bytesPerElement = (kv: string) => ({f32: 4, f16: 2, fp8: 1}[kv] ?? NaN);
-    const samples = configs.map(() => [] as number[]);
     try {
-      const t0 = performance.now();
-      while (performance.now() - t0 < 1500) { const r = run(data[configs[0].kv], configs[0]); await r.data(); r.dispose(); }
-      for (const c of configs) { const r = run(data[c.kv], c); await r.data(); r.dispose(); }
-      for (let round = 0; round < rounds; round++) {
-        for (const [i, c] of configs.entries()) {
-          for (let j = 0; j < 3; j++) {
-            const t = await tf.time(() => { for (let n = 0; n < calls; n++) run(data[c.kv], c).dispose(); });
-            samples[i].push(t.kernelMs as number / calls);
-          }
-        }
-      }
+      const samples = await interleavedKernelMs(configs, c => run(data[c.kv], c), {warmupMs: 1500, rounds, samplesPerRound: 3, calls});
       for (const [i, c] of configs.entries()) {
         const ms = median(samples[i]);
         const bytes = 2 * s.B * s.Hk * s.Sk * s.D * bytesPerElement(c.kv);

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgpu';
 import {flashAttention, flashAttentionCapabilities, registerWebGPUBackend} from '../../src/index';
+import {interleavedKernelMs} from './interleaved';
 
 const log = (o: unknown) => console.log(JSON.stringify(o));
 async function main() {
@@ -75,22 +76,10 @@ async function main() {
       tf.env().set('FLASH_ATTENTION_WEBGPU_SPLITS', c.numSplits);
       return tf.tidy(() => flashAttention(q, k, v, {causal, precision: c.precision}) as tf.Tensor);
     };
-    const samples = configs.map(() => [] as number[]);
     try {
-      // The clocks idle at 345 MHz: 1.5 s of warm-up before the first shape, then each configuration compiles.
-      const t0 = performance.now();
-      while (!warmedUp && performance.now() - t0 < 1500) { const r = run(configs[0]); await r.data(); r.dispose(); }
+      // The clocks idle at 345 MHz: 1.5 s of warm-up before the first shape (interleaved.ts).
+      const samples = await interleavedKernelMs(configs, run, {warmupMs: warmedUp ? 0 : 1500, rounds, samplesPerRound: 3, calls: 3});
       warmedUp = true;
-      for (const c of configs) { const r = run(c); await r.data(); r.dispose(); }
-      for (let round = 0; round < rounds; round++) {
-        for (const [i, c] of configs.entries()) {
-          // A sample is three calls queued back to back: the GPU stays busy (its clock drops within ms of idling).
-          for (let j = 0; j < 3; j++) {
-            const t = await tf.time(() => { for (let n = 0; n < 3; n++) run(c).dispose(); });
-            samples[i].push(t.kernelMs as number / 3);
-          }
-        }
-      }
       for (const [i, c] of configs.entries()) {
         const t = samples[i].sort((a, b) => a - b);
         const ms = t[Math.floor(t.length / 2)];
