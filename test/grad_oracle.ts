@@ -39,6 +39,12 @@ export interface OracleGrads {
   dv: Float64Array;
   dBias: Float64Array|null;
   dSlopes: Float64Array|null;
+  /**
+   * The sums of |term| behind dBias and dSlopes (Σ |dS|, Σ |dS|·|distance|): the scale an error in every dS
+   * (a float16 forward's O in D_i moves them all a little) reaches these long sums at, however they cancel.
+   */
+  dBiasScale: Float64Array|null;
+  dSlopesScale: Float64Array|null;
   dSinks: Float64Array|null;
 }
 
@@ -53,6 +59,7 @@ export function oracleAttentionGrad(given: OracleGradInputs, rowsQ: number, rows
   const g: OracleGrads = {
     dq: new Float64Array(rowsQ * hq * d), dk: new Float64Array(rowsK * hk * d), dv: new Float64Array(rowsK * hk * d),
     dBias: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopes: x.slopeSize ? new Float64Array(x.slopeSize) : null,
+    dBiasScale: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopesScale: x.slopeSize ? new Float64Array(x.slopeSize) : null,
     dSinks: x.sinks ? new Float64Array(hq) : null,
   };
   const at = (rows: number, heads: number) => (row: number, h: number, c: number) => (row * heads + h) * d + c;
@@ -107,7 +114,9 @@ export function oracleAttentionGrad(given: OracleGradInputs, rowsQ: number, rows
             g.dv[ki(rk, gh, c)] += pz * x.dOut[qi(rq, h, c)];
           }
           if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
+          if (g.dBiasScale) g.dBiasScale[x.biasIndex!(b, h, i, j)] += Math.abs(ds);
           if (g.dSlopes) g.dSlopes[x.slopeIndex!(b, h)] -= ds * Math.abs(i + lk - lq - j);
+          if (g.dSlopesScale) g.dSlopesScale[x.slopeIndex!(b, h)] += Math.abs(ds) * Math.abs(i + lk - lq - j);
         });
       }
     }
