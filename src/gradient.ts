@@ -10,7 +10,7 @@ import {Float16Tensor, fromFloat16} from './float16';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from './kernel_name';
 import {withFloat32Storage} from './normalize_spec';
 import {sinkGradient} from './sink_gradient';
-import {FlashAttentionSpec, kernelInputNames, Layout} from './spec';
+import {FlashAttentionSpec, kernelInputNames, layoutShape} from './spec';
 
 /**
  * Which inputs this call's forward must save. tfjs reads `inputsToSave` once per forward, and which
@@ -30,12 +30,6 @@ export function backwardNeedsLse(): boolean {
   return e.isTapeOn() && getKernel(FlashAttentionGrad, e.backendName) != null;
 }
 
-/** Logical shape of q (rows = totalQ, numHeadsQ) or k / v (totalK, numHeadsK) under a layout. */
-function logicalShape(layout: Layout, batch: number, rows: number, heads: number, d: number): number[] {
-  if (layout === 'thd') return [rows, heads, d];
-  return layout === 'bshd' ? [batch, rows, heads, d] : [batch, heads, rows, d];
-}
-
 /**
  * Float16 inputs in the backward. tfjs differentiates with respect to tf.Tensors only, and a float16
  * tensor's words are int32, so a half input has no gradient (its thunk throws if tfjs ever asks). The
@@ -49,7 +43,7 @@ function decodeHalfInputs(spec: FlashAttentionSpec, inputs: Record<string, Tenso
   for (const name of ['q', 'k', 'v'] as const) {
     if (storages[name] !== 'float16') continue;
     const [rows, heads] = name === 'q' ? [spec.totalQ, spec.numHeadsQ] : [spec.totalK, spec.numHeadsK];
-    inputs[name] = fromFloat16(new Float16Tensor(inputs[name], logicalShape(spec.layout, spec.batch, rows, heads, spec.headDim)));
+    inputs[name] = fromFloat16(new Float16Tensor(inputs[name], layoutShape(spec, rows, heads)));
   }
   return withFloat32Storage(spec);
 }

@@ -181,10 +181,15 @@ export function kernelKey(spec: FlashAttentionSpec): string {
 
 /** Logical output shape: q's shape (float32, or the FP8 tensor's logical shape). */
 export function outputShape(spec: FlashAttentionSpec): number[] {
-  const {batch, totalQ, numHeadsQ, headDim} = spec;
-  if (spec.layout === 'bshd') return [batch, totalQ, numHeadsQ, headDim];
-  if (spec.layout === 'bhsd') return [batch, numHeadsQ, totalQ, headDim];
-  return [totalQ, numHeadsQ, headDim];
+  return layoutShape(spec, spec.totalQ, spec.numHeadsQ);
+}
+
+/** The logical shape of a q-like (rows totalQ, heads numHeadsQ) or k/v-like (totalK, numHeadsK) tensor in the spec's layout. */
+export function layoutShape(spec: FlashAttentionSpec, rows: number, heads: number): number[] {
+  const {batch, headDim} = spec;
+  if (spec.layout === 'bshd') return [batch, rows, heads, headDim];
+  if (spec.layout === 'bhsd') return [batch, heads, rows, headDim];
+  return [rows, heads, headDim];
 }
 
 /** LSE shape: [B, Hq, Sq] dense, [Hq, Tq] varlen. */
