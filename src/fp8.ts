@@ -7,6 +7,7 @@ import {engine, reciprocal, Tensor, Tensor1D, util} from '@tensorflow/tfjs-core'
 import {asAttrs, DequantizeFp8, Fp8CodecAttrs, Fp8CodecInputs, QuantizeFp8} from './kernel_name';
 import {PackedTensor} from './packed_words';
 import {Fp8Format, fp8WordsPerRow} from './spec';
+import {rejectUnknownKeys} from './closest_name';
 
 export type {Fp8Format} from './spec';
 
@@ -42,6 +43,8 @@ export interface QuantizeFp8Options {
   /** Axis a tensor scale runs along; default the head axis (2 for rank-4 bshd, 1 for rank-3 thd). */
   axis?: number;
 }
+
+const QUANTIZE_OPTION_NAMES: ReadonlyArray<keyof QuantizeFp8Options> = ['format', 'scale', 'axis'];
 
 function checkFormat(format: string, fn: string): Fp8Format {
   if (format !== 'e4m3fn' && format !== 'e4m3fnuz') {
@@ -84,6 +87,8 @@ export function quantizeFp8(x: Tensor, options: QuantizeFp8Options = {}): Fp8Ten
   if (!(x instanceof Tensor)) throw new Error(`${fn}: x must be a Tensor`);
   if (x.dtype !== 'float32') throw new Error(`${fn}: x must be float32, got ${x.dtype}`);
   if (x.rank < 1) throw new Error(`${fn}: x must have rank >= 1`);
+  if (options == null || typeof options !== 'object') throw new Error(`${fn}: options must be an object, got ${options}`);
+  rejectUnknownKeys(fn, options, QUANTIZE_OPTION_NAMES, 'option');
   const format = checkFormat(options.format ?? 'e4m3fn', fn);
   const scale = options.scale ?? 1;
   const axis = options.axis ?? (x.rank === 4 ? 2 : Math.max(x.rank - 2, 0));

@@ -115,6 +115,14 @@ export function defineErrorTests(otherBackend: string|null): void {
         for (const x of made) x.dispose();
       });
     }
+    it('quantizeFp8 names a misspelt option before any GPU work', () => {
+      const x = tf.zeros(K);
+      const before = tf.memory().numTensors;
+      expect(() => quantizeFp8(x, {fromat: 'e4m3fnuz'} as unknown as Parameters<typeof quantizeFp8>[1]))
+          .to.throw(Error, /quantizeFp8: unknown option 'fromat' \(did you mean 'format'\?\)/);
+      expect(tf.memory().numTensors, 'tensors leaked by the failed call').to.equal(before);
+      x.dispose();
+    });
     it('tensors from different backends', async function() {
       if (otherBackend == null) this.skip();
       const active = tf.getBackend();

@@ -5,12 +5,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {expect} from 'chai';
-import {decodeTableBytes, planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
+import {planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
 import {workgroupBytes} from '../kernels/webgpu/tile_config';
 import {MATRIX_TILES_FLAG, planMatrixLaunch} from '../kernels/webgpu/tiles/matrix_plan';
 import {matrixWorkgroupBytes} from '../kernels/webgpu/tiles/matrix_workgroup';
 import {createPortableTiles} from '../kernels/webgpu/tiles/portable_tiles';
 import {subgroupMatrixTiles} from '../kernels/webgpu/tiles/subgroup_matrix_tiles';
+import {Float16Tensor, toFloat16} from '../src/float16';
 import {Fp8Tensor} from '../src/fp8';
 import {FlashAttentionOptions, normalizeSpec} from '../src/normalize_spec';
 
@@ -77,18 +78,22 @@ export function defineLaunchPlanTests(): void {
       }
     });
 
-    it('tiles and two FP8 decode tables (k e4m3fn, v e4m3fnuz) fit together', () => {
-      const fp8 = (format: 'e4m3fn'|'e4m3fnuz', d: number) =>
-          new Fp8Tensor(tf.zeros([1, 64, 2, Math.ceil(d / 4)], 'int32'), [1, 64, 2, d], format, 1);
-      for (const limit of [16384, 32768, H100_BYTES]) {
-        for (const d of [60, 80]) {
-          const q = tf.zeros([1, 64, 2, d]), k = fp8('e4m3fn', d), v = fp8('e4m3fnuz', d);
-          const spec = normalizeSpec(q, k, v).spec;
-          [q, k, v].forEach(t => t.dispose());
-          const plan = planLaunch(spec, {maxComputeWorkgroupStorageSize: limit});
-          expect(workgroupBytes(plan.tiles) + decodeTableBytes(spec), `D=${d} at ${limit} bytes`).to.be.at.most(limit);
-        }
-      }
+    it('FP8 and float16 K/V take 16-byte reads where D allows; mixed storages and odd D take word reads', () => {
+      const fp8 = (d: number) => new Fp8Tensor(tf.zeros([1, 64, 2, Math.ceil(d / 4)], 'int32'), [1, 64, 2, d], 'e4m3fn', 1);
+      const unitOf = (k: tf.Tensor|Fp8Tensor|Float16Tensor, v: tf.Tensor|Fp8Tensor|Float16Tensor, d: number) => {
+        const q = tf.zeros([1, 1, 2, d]);
+        const spec = normalizeSpec(q, k, v).spec;
+        [q, k, v].forEach(t => t.dispose());
+        return planLaunch(spec, {maxComputeWorkgroupStorageSize: H100_BYTES}).kvUnit;
+      };
+      const half = (d: number) => toFloat16(tf.zeros([1, 64, 2, d]));
+      expect(unitOf(fp8(128), fp8(128), 128), 'FP8 D128').to.equal(4);
+      expect(unitOf(fp8(80), fp8(80), 80), 'FP8 D80').to.equal(4);
+      expect(unitOf(fp8(60), fp8(60), 60), 'FP8 D60: 60 is no multiple of 16').to.equal(1);
+      expect(unitOf(half(128), half(128), 128), 'float16 D128').to.equal(2);
+      expect(unitOf(half(36), half(36), 36), 'float16 D36: no multiple of 8').to.equal(1);
+      expect(unitOf(half(64), tf.zeros([1, 64, 2, 64]), 64), 'float16 k, float32 v').to.equal(1);
+      expect(unitOf(tf.zeros([1, 64, 2, 64]), tf.zeros([1, 64, 2, 64]), 64), 'float32').to.equal(1);
     });
     describe('matrix tiles (the float16 forward)', () => {
       afterEach(() => tf.env().set(MATRIX_TILES_FLAG, ''));

@@ -43,6 +43,14 @@ export const WEBGPU_CASES: AttentionCase[] = [
   // Packed halves in the staged K/V reads of many blocks, and (forced below) in every split's range.
   {name: 'gpu: float16 q, k, v decode over many key blocks, GQA, D = 30 (a row ends mid vec2)', batch: 2, sq: 3, sk: 400, hq: 4, hk: 2, d: 30,
    half: ['q', 'k', 'v'], returnLse: true},
+  // 16-byte K/V reads (launch_plan.ts kvUnit): 16 FP8 codes or 8 halves a read, decoded into 4 or 2 vec4;
+  // D = 80 pads its rows to 128 in the decode tile, so whole reads past D are zeros, never device reads.
+  {name: 'gpu: FP8 KV decode, 16 codes a read, GQA over many key blocks, D = 128, per-head descales', batch: 1, sq: 1, sk: 333, hq: 8, hk: 2, d: 128,
+   fp8: {mode: 'kv', format: 'e4m3fn', perHead: true}, returnLse: true},
+  {name: 'gpu: FP8 KV e4m3fnuz decode, 16 codes a read, D = 80 (reads past D are zero), causal Sq 2', batch: 2, sq: 2, sk: 150, hq: 4, hk: 2, d: 80,
+   fp8: {mode: 'kv', format: 'e4m3fnuz'}, causal: true},
+  {name: 'gpu: float16 K/V decode, 8 halves a read, GQA 4:1, D = 64, sinks', batch: 2, sq: 1, sk: 300, hq: 4, hk: 1, d: 64,
+   half: ['k', 'v'], sinks: true, returnLse: true},
   {name: 'gpu: window [30, 10] over several row and key blocks, softcap', batch: 1, sq: 130, sk: 140, hq: 2, d: 32, window: [30, 10], softcap: 4, returnLse: true},
 ];
 

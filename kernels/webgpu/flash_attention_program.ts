@@ -9,8 +9,9 @@
  *   above the bottom-right diagonal or outside the window are never loaded; split-KV: only this split's
  *   range of those blocks):
  *     -- load K --          the K block staged in registers during the previous block → workgroup memory
- *                           (FP8 words decoded here, KV-only descale applied); then V's device reads are
- *                           issued into registers, to land while the block computes
+ *                           (FP8 codes and halves decoded here, KV-only descale applied; packed K/V are
+ *                           read 16 bytes at a time, plan.kvUnit); then V's device reads are issued into
+ *                           registers, to land while the block computes
  *     -- compute qk --      S = Q Kᵀ · qk_scale·log2(e), register tile RM × RN per thread
  *     -- score modifiers -- soft-cap, bias, ALiBi, and (only in blocks crossing a boundary) the causal /
  *                           window / sequence-end mask: one function, scoreModifier()
@@ -48,7 +49,7 @@ import {LaunchPlan, planKey} from './launch_plan';
 import {forwardWorkgroupVariables, ROW_PAD_VEC4} from './tile_config';
 import {workgroupDeclarations} from './workgroup_memory';
 import {storeBlock} from './staging';
-import {absorbSink, BLOCK_PROLOGUE, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
+import {absorbSink, BLOCK_PROLOGUE, codecs, describeBlock, descale, dropoutSnippet, keyRange, kvReadLayout, pQuantizer, rowLoader, scoreModifier, stageRows, visibleKeys} from './forward_snippets';
 import {unrollLoops} from './unroll';
 
 /** Tensor inputs in binding order; optional ones are present exactly when the spec needs them. */
@@ -94,14 +95,20 @@ function pvAccumulate(guarded: boolean): string {
 }
 
 /** The staged block, decoded and descaled, into workgroup memory (kvTile). */
-function storeStaged(name: 'k'|'v'): string {
-  return storeBlock('KV_LOADS', 'BLOCK_N', [{tile: 'kvTile', value: `decodeRaw_${name}(staged${name.toUpperCase()}[u]) * ${name}LoadScale`}]);
+function storeStaged(name: 'k'|'v', unit: number): string {
+  return storeBlock('KV_LOADS', 'BLOCK_N', [{
+    tile: 'kvTile', value: `decodeRaw_${name}(staged${name.toUpperCase()}[u])`, scale: `${name}LoadScale`,
+  }], kvReadLayout(unit));
 }
 
-/** Components per binding: 4 for float32 q/k/v read as vec4 rows, else 1 (float16 and FP8 words are i32). */
-export function flashAttentionComponents(spec: FlashAttentionSpec, plan: {vec4Rows: boolean}): number[] {
+/**
+ * Components per binding: 4 for float32 q/k/v read as vec4 rows and for K/V read 16 bytes at a time
+ * (plan.kvUnit > 1, as vec4<i32>), else 1 (float16 and FP8 words are i32).
+ */
+export function flashAttentionComponents(spec: FlashAttentionSpec, plan: {vec4Rows: boolean, kvUnit?: number}): number[] {
   const storages: Record<string, Storage> = {q: spec.qStorage, k: spec.kStorage, v: spec.vStorage};
-  return flashAttentionInputNames(spec).map(name => storages[name] === 'float32' && plan.vec4Rows ? 4 : 1);
+  const wide = (name: string) => (name === 'k' || name === 'v') && (plan.kvUnit ?? 1) > 1;
+  return flashAttentionInputNames(spec).map(name => (storages[name] === 'float32' && plan.vec4Rows) || wide(name) ? 4 : 1);
 }
 
 /**
@@ -144,7 +151,8 @@ function epilogue(spec: FlashAttentionSpec, split: boolean): string {
 
 export function flashAttentionShader(spec: FlashAttentionSpec, plan: LaunchPlan): string {
   const t = plan.tiles, split = plan.numSplits > 1;
-  const kvLoads = Math.ceil(t.blockN * t.dPad / 4 / t.threads);  // vec4 of a K/V block per thread
+  const unit = plan.kvUnit;
+  const kvLoads = Math.ceil(t.blockN * t.dPad / 4 / unit / t.threads);  // device reads of a K/V block per thread
   // Loops over a thread's rows (r), keys (c), vec4 columns (k) and vec4 lanes (e) are unrolled (unroll.ts).
   const full = spec.fp8Mode === 'full', kvOnly = spec.fp8Mode === 'kv';
   return unrollLoops(`${NAN_WGSL}
@@ -158,7 +166,9 @@ const DC : i32 = D4 / TN;                    // vec4 columns of acc per thread
 const BLOCK_M : i32 = TM * RM;
 const BLOCK_N : i32 = TN * RN;
 const BLOCK_N4 : i32 = BLOCK_N / 4;          // vec4 of P per row
-const KV_LOADS : i32 = ${kvLoads};  // vec4 of a K/V block per thread
+const KV_UNIT : i32 = ${unit};              // vec4 of K/V values per device read (plan.kvUnit)
+const ROW_READS : i32 = D4 / KV_UNIT;        // device reads per K/V row
+const KV_LOADS : i32 = ${kvLoads};  // device reads of a K/V block per thread
 const THREADS : i32 = TM * TN;
 const CAUSAL : bool = ${spec.causal};
 // A bias of -inf makes P = 0 in any block, not only in masked ones.
@@ -169,10 +179,9 @@ const LOG2E : f32 = 1.4426950408889634;
 ${workgroupDeclarations(forwardWorkgroupVariables(t))}
 
 ${codecs(spec)}
-${decodeTables(spec)}
 ${rowLoader('q', spec.qFormat, plan.vec4Rows, spec.qStorage)}
-${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage)}
-${rowLoader('v', spec.vFormat, plan.vec4Rows, spec.vStorage)}
+${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage, unit)}
+${rowLoader('v', spec.vFormat, plan.vec4Rows, spec.vStorage, unit)}
 ${descale('q', spec)}
 ${descale('k', spec)}
 ${descale('v', spec)}
@@ -216,7 +225,6 @@ fn main(index : i32) {
     ${spec.bias === 'matrix' ? 'ctx[r].biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
   }
 
-${fillDecodeTables(spec)}
   // -- load Q --
   for (var idx = tid; idx < BLOCK_M * D4; idx += THREADS) {
     let r = idx / D4;
@@ -243,7 +251,7 @@ ${fillDecodeTables(spec)}
   // K/V blocks travel device → registers (staged*) → workgroup memory, one stage ahead of their use.
   var stagedK = array<Raw_k, KV_LOADS>();
   var stagedV = array<Raw_v, KV_LOADS>();
-  if (kBegin < kEnd) {${stageRows('k', 'kBegin')}
+  if (kBegin < kEnd) {${stageRows('k', 'kBegin', unit)}
   }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     // Only blocks crossing the sequence ends, the causal diagonal or a window bound need the mask.
@@ -251,10 +259,10 @@ ${fillDecodeTables(spec)}
 
     // -- load K -- (its device reads were issued during the previous block's P·V)
     workgroupBarrier();
-    ${storeStaged('k')}
+    ${storeStaged('k', unit)}
     workgroupBarrier();
     // -- prefetch V -- into registers: the device reads overlap Q·Kᵀ and the softmax
-    ${stageRows('v', 'n0')}
+    ${stageRows('v', 'n0', unit)}
 
     // -- compute qk --
     var s = array<array<f32, RN>, RM>();
@@ -301,10 +309,10 @@ ${fillDecodeTables(spec)}
     }
 
     // -- load V -- (every K read finished before the barrier above)
-    ${storeStaged('v')}
+    ${storeStaged('v', unit)}
     workgroupBarrier();
     // -- prefetch the next K -- (overlaps P·V)
-    if (n0 + BLOCK_N < kEnd) {${stageRows('k', 'n0 + BLOCK_N')}
+    if (n0 + BLOCK_N < kEnd) {${stageRows('k', 'n0 + BLOCK_N', unit)}
     }
 
     // -- acc += P V -- (P read 4 keys at a time; only blocks that can hold P = 0 by masking pay

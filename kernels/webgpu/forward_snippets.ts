@@ -1,28 +1,31 @@
 /**
  * WGSL snippets shared by the two FlashAttention forward generators: the float32 register-tile kernel
  * (flash_attention_program.ts) and the matrix-tile kernel (tiles/matrix_attention_program.ts): how rows
- * are read and decoded, descales, the one score modifier, FP8 codecs and decode tables, the staged K/V
+ * are read and decoded, descales, the one score modifier, FP8 and half decoders, the staged K/V
  * reads and the workgroup's block description.
  */
 import {FlashAttentionSpec, Fp8Format, hasWindow, Storage} from '../../src/spec';
-import {fp8CodecSnippet} from './fp8_wgsl';
+import {fp8CodecSnippet, fp8WordDecoder} from './fp8_wgsl';
 import {HALF_DECODE_WGSL} from './half_wgsl';
-import {inputFormats} from './launch_plan';
-import {stageBlock} from './staging';
+import {ReadLayout, stageBlock} from './staging';
 import type {UniformField} from './uniforms';
 
 
 /**
- * Reading elements d..d+3 of the row at \`base\` of tensor X, 0 past D, in two steps so that a block's
- * device reads can all be in flight before any of them is used (stageRows):
- *   loadRaw_X(base, d) -> Raw_X     the device read: a vec4 (float32; one load when X is bound as
- *                                   array<vec4<f32>>, D % 4 == 0), two words of 4 halves (float16; base
- *                                   and d / 2 in words) or one FP8 word of 4 codes; halves or bytes past
- *                                   D zeroed (+0 in every format)
- *   decodeRaw_X(raw) -> vec4<f32>   the values (halves unpacked, FP8 codes decoded)
- *   loadRow_X(base, d)              both at once
+ * Reading the row at \`base\` of tensor X from element d on, 0 past D, in two steps so that a block's device
+ * reads can all be in flight before any of them is used (stageRows). One read carries \`unit\` vec4 of values:
+ *   unit 1   a vec4 (float32; one load when X is bound as array<vec4<f32>>, D % 4 == 0), two words of 4
+ *            halves (float16; base and d / 2 in words) or one FP8 word of 4 codes; halves or bytes past D
+ *            zeroed (+0 in every format)
+ *   unit 2/4 16 bytes: a vec4<u32> of 8 halves or 16 FP8 codes, X bound as array<vec4<i32>> (kvUnit in
+ *            launch_plan.ts: D a multiple of 4·unit, so a read never straddles D and rows start 16-byte
+ *            aligned); the read a K/V block takes 4× (FP8) or 2× (halves) fewer load instructions with
+ *   loadRaw_X(base, d) -> Raw_X             the device read (base in elements of X's binding words)
+ *   decodeRaw_X(raw) -> array<vec4<f32>, unit>, or vec4<f32> at unit 1: the values
+ *   loadRow_X(base, d) -> vec4<f32>         both at once (unit 1 only)
  */
-export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean, storage: Storage = format ? 'fp8' : 'float32'): string {
+export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolean, storage: Storage = format ? 'fp8' : 'float32', unit = 1): string {
+  if (unit > 1) return wideRowLoader(name, format, storage, unit);
   const raw = storage === 'float16' ? halfRowRead(name) : format == null && vec4Rows ? `
   if (d >= uniforms.headDim) { return vec4<f32>(0.0); }
   return ${name}[(base + d) / 4];` : format == null ? `
@@ -37,13 +40,29 @@ export function rowLoader(name: string, format: Fp8Format|null, vec4Rows: boolea
   return select(word & ((1u << (8u * u32(valid))) - 1u), word, valid >= 4);`;
   const type = storage === 'float16' ? 'vec2<u32>' : format == null ? 'vec4<f32>' : 'u32';
   const decode = storage === 'float16' ? 'vec4<f32>(halfDecode2(raw.x), halfDecode2(raw.y))' :
-      format == null ? 'raw' : `fp8DecodeWordLut_${format}(raw)`;
+      format == null ? 'raw' : `fp8DecodeWord_${format}(raw)`;
   return `
 alias Raw_${name} = ${type};
 fn loadRaw_${name}(base : i32, d : i32) -> Raw_${name} {${raw}
 }
 fn decodeRaw_${name}(raw : Raw_${name}) -> vec4<f32> { return ${decode}; }
 fn loadRow_${name}(base : i32, d : i32) -> vec4<f32> { return decodeRaw_${name}(loadRaw_${name}(base, d)); }`;
+}
+
+/** The 16-byte reads of rowLoader (unit 2: halves, 4: FP8 codes); \`base\` is in words, a multiple of 4. */
+function wideRowLoader(name: string, format: Fp8Format|null, storage: Storage, unit: number): string {
+  const valuesPerWord = storage === 'float16' ? 2 : 4;
+  const parts = Array.from({length: unit}, (_, i) => storage === 'float16' ?
+      `vec4<f32>(halfDecode2(raw[${2 * i}]), halfDecode2(raw[${2 * i + 1}]))` : `fp8DecodeWord_${format}(raw[${i}])`);
+  return `
+alias Raw_${name} = vec4<u32>;
+fn loadRaw_${name}(base : i32, d : i32) -> Raw_${name} {
+  if (d >= uniforms.headDim) { return vec4<u32>(0u); }
+  return bitcast<vec4<u32>>(${name}[(base + d / ${valuesPerWord}) / 4]);
+}
+fn decodeRaw_${name}(raw : Raw_${name}) -> array<vec4<f32>, ${unit}> {
+  return array<vec4<f32>, ${unit}>(${parts.join(', ')});
+}`;
 }
 
 /** The float16 read of elements d..d+3: words (base + d / 2) and the next, halves past D masked to +0. */
@@ -200,42 +219,36 @@ export function pQuantizer(spec: FlashAttentionSpec): string {
   return `fn quantizeP(p : f32) -> f32 { ${body} }`;
 }
 
-/** The FP8 codecs the call uses, and the half decoder when any of q, k, v is a float16 tensor. */
-export function codecs(spec: FlashAttentionSpec): string {
-  const formats = new Set([spec.qFormat, spec.kFormat, spec.vFormat, spec.pScale > 0 ? spec.pFormat : null]);
-  const half = [spec.qStorage, spec.kStorage, spec.vStorage].includes('float16') ? [HALF_DECODE_WGSL] : [];
-  return [...[...formats].filter((f): f is Fp8Format => f != null).map(fp8CodecSnippet), ...half].join('\n');
+/** The distinct FP8 formats of q, k and v. */
+function inputFormats(spec: FlashAttentionSpec): Fp8Format[] {
+  return [...new Set([spec.qFormat, spec.kFormat, spec.vFormat])].filter((f): f is Fp8Format => f != null);
 }
 
 /**
- * FP8 inputs are decoded through a 256-entry table per format in workgroup memory, filled once per
- * workgroup from fp8Decode (bit-exact by construction): per code a byte extract and one read instead of
- * ~10 ALU operations, in the K/V load of every key block (decode is bound by that load's instructions).
+ * The decoders of the call's inputs (FP8 words per format, halves when any of q, k, v is a float16 tensor),
+ * and full FP8's exact codec for P's grid (pQuantizer).
  */
-export function decodeTables(spec: FlashAttentionSpec): string {
-  return inputFormats(spec).map(f => `
-var<workgroup> fp8Lut_${f} : array<f32, 256>;
-fn fp8DecodeWordLut_${f}(word : u32) -> vec4<f32> {
-  return vec4<f32>(fp8Lut_${f}[word & 0xffu], fp8Lut_${f}[(word >> 8u) & 0xffu],
-                   fp8Lut_${f}[(word >> 16u) & 0xffu], fp8Lut_${f}[word >> 24u]);
-}`).join('\n');
+export function codecs(spec: FlashAttentionSpec): string {
+  const words = inputFormats(spec).map(fp8WordDecoder);
+  const pGrid = spec.pScale > 0 && spec.pFormat != null ? [fp8CodecSnippet(spec.pFormat)] : [];
+  const half = [spec.qStorage, spec.kStorage, spec.vStorage].includes('float16') ? [HALF_DECODE_WGSL] : [];
+  return [...pGrid, ...words, ...half].join('\n');
 }
 
-export function fillDecodeTables(spec: FlashAttentionSpec): string {
-  const formats = inputFormats(spec);
-  if (formats.length === 0) return '';
-  return `
-  // -- FP8 decode tables --
-  for (var c = tid; c < 256; c += THREADS) {${formats.map(f => ` fp8Lut_${f}[c] = fp8Decode_${f}(u32(c));`).join('')} }
-  workgroupBarrier();`;
+/**
+ * The K/V block's read layout in the float32 kernel: ROW_READS reads of KV_UNIT vec4 per key row (WGSL
+ * constants of flash_attention_program.ts; plan.kvUnit).
+ */
+export function kvReadLayout(unit: number): ReadLayout {
+  return {perRow: 'ROW_READS', unit};
 }
 
 /** Device reads of one K or V block (keys from 'first', raw FP8 words undecoded) into registers (staging.ts). */
-export function stageRows(name: 'k'|'v', first: string): string {
+export function stageRows(name: 'k'|'v', first: string, unit: number): string {
   return stageBlock('KV_LOADS', 'BLOCK_N', `${first} + row < lenK`, [{
     staged: `staged${name.toUpperCase()}`, zero: `Raw_${name}()`,
-    load: `loadRaw_${name}(${name}Base + (${first} + row) * uniforms.${name}StrideS, (idx % D4) * 4)`,
-  }]);
+    load: `loadRaw_${name}(${name}Base + (${first} + row) * uniforms.${name}StrideS, (idx % ROW_READS) * ${4 * unit})`,
+  }], kvReadLayout(unit));
 }
 
 /**

@@ -7,6 +7,8 @@
  * Powers of two are built with ldexp or from exponent bits (exact), signs and NaNs are read from the
  * bits (so a GPU that flushes subnormals or folds NaN compares still gets the same codes). Needs tfjs's
  * uniforms.NAN.
+ *   fp8DecodeWord_<format>(word) -> vec4<f32>  the 4 codes of a word, for the attention kernels' K/V reads:
+ *                                            through halves (fp8WordDecoder), about 3 ALU operations a code
  */
 import {Fp8Format, fp8Max} from '../../src/spec';
 
@@ -21,9 +23,13 @@ interface FormatTraits {
   zeroCode: string;
 }
 
-const traits: Record<Fp8Format, FormatTraits> = {
-  e4m3fn: {bias: 7, max: fp8Max('e4m3fn'), isNan: '(code & 0x7fu) == 0x7fu', nanCode: '0x7fu | sign', zeroCode: 'sign'},
-  e4m3fnuz: {bias: 8, max: fp8Max('e4m3fnuz'), isNan: 'code == 0x80u', nanCode: '0x80u', zeroCode: '0u'},
+const traits: Record<Fp8Format, FormatTraits & {wordHasNan: string}> = {
+  e4m3fn: {bias: 7, max: fp8Max('e4m3fn'), isNan: '(code & 0x7fu) == 0x7fu', nanCode: '0x7fu | sign', zeroCode: 'sign',
+           // a byte whose low 7 bits are all ones carries into its top bit
+           wordHasNan: '(((word & 0x7f7f7f7fu) + 0x01010101u) & 0x80808080u) != 0u'},
+  e4m3fnuz: {bias: 8, max: fp8Max('e4m3fnuz'), isNan: 'code == 0x80u', nanCode: '0x80u', zeroCode: '0u',
+             // a zero byte of word ^ 0x80808080 (the classic has-zero-byte test)
+             wordHasNan: '(((word ^ 0x80808080u) - 0x01010101u) & ~(word ^ 0x80808080u) & 0x80808080u) != 0u'},
 };
 
 const f32Literal = (x: number) => Number.isInteger(x) ? `${x}.0` : `${x}`;
@@ -37,7 +43,6 @@ fn fp8Decode_${format}(code : u32) -> f32 {
   // 2^(max(e, 1) - bias - 3) built from its exponent bits: always a normal float32, so exact everywhere.
   let quantum = bitcast<f32>((max(e, 1u) + ${127 - bias - 3}u) << 23u);
   let magnitude = f32(select(m, m + 8u, e > 0u)) * quantum;
-  // Branch-free: the FlashAttention program runs it for every code when it fills its decode tables.
   return select(select(magnitude, -magnitude, (code & 0x80u) != 0u), uniforms.NAN, ${isNan});
 }
 
@@ -53,6 +58,36 @@ fn fp8Encode_${format}(x : f32) -> u32 {
   let code = (u32(e + ${bias}) << 3u) + n - 8u;
   if (code == 0u) { return ${zeroCode}; }
   return code | sign;
+}
+`;
+}
+
+/**
+ * The K/V word decoder of the attention kernels. An e4m3 code S.EEEE.MMM moved to half bits
+ * S.0EEEE.MMM0000000 is the half 2^(E − 15)·1.MMM, or the half subnormal MMM·2^-17 when E = 0: the code's
+ * value times 2^(bias − 15), normal and subnormal alike, so one unpack2x16float per two codes and one
+ * multiply by 2^(15 − bias) decode exactly (where unpack2x16float keeps half subnormals, as the float16
+ * tensors need too). NaN codes, which the halves would read as numbers, are patched on a word that has one.
+ * Against the 256-entry workgroup table this replaces: no workgroup-memory reads (the decode kernel's K and
+ * V reads were bound by them, BENCHMARKS.md) and no table to fill.
+ */
+export function fp8WordDecoder(format: Fp8Format): string {
+  const {bias, isNan, wordHasNan} = traits[format];
+  return `
+fn fp8DecodeWord_${format}(word : u32) -> vec4<f32> {
+  // bytes 0, 1 (2, 3) into the two 16-bit halves of lo (hi), then each code into half bits
+  let lo = (word & 0xffu) | ((word & 0xff00u) << 8u);
+  let hi = ((word >> 16u) & 0xffu) | ((word >> 8u) & 0xff0000u);
+  let halvesLo = ((lo & 0x007f007fu) << 7u) | ((lo & 0x00800080u) << 8u);
+  let halvesHi = ((hi & 0x007f007fu) << 7u) | ((hi & 0x00800080u) << 8u);
+  var v = vec4<f32>(unpack2x16float(halvesLo), unpack2x16float(halvesHi)) * ${2 ** (15 - bias)}.0;
+  if (${wordHasNan}) {
+    for (var e = 0u; e < 4u; e++) {
+      let code = (word >> (8u * e)) & 0xffu;
+      if (${isNan}) { v[e] = uniforms.NAN; }
+    }
+  }
+  return v;
 }
 `;
 }

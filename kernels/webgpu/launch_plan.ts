@@ -10,7 +10,7 @@
  * SplitMergeProgram combines them with the LSE rule  O = Σ_s 2^(m_s − M) acc_s / Σ_s 2^(m_s − M) l_s.
  */
 import {env} from '@tensorflow/tfjs-core';
-import type {FlashAttentionSpec, Fp8Format} from '../../src/spec';
+import type {FlashAttentionSpec} from '../../src/spec';
 import {chooseTileConfig, halfHeight, TileConfig, tileKey} from './tile_config';
 
 /** What the grid and the split count depend on, whichever arithmetic the tiles use. */
@@ -25,6 +25,12 @@ export interface LaunchPlan<T extends BlockShape = TileConfig> {
   tiles: T;
   /** float32 rows are read as vec4 (headDim % 4 == 0, so every row starts on a vec4 boundary). */
   vec4Rows: boolean;
+  /**
+   * vec4 of K/V values one device read carries (the float32 kernel; rowLoader): 4 for FP8 K and V read as
+   * 16 codes, 2 for float16 K and V as 8 halves, 1 otherwise (float32 vec4, or word reads where D is no
+   * multiple of 4·unit). A packed K/V block then takes as few load instructions per byte as float32.
+   */
+  kvUnit: number;
   /** Key ranges per (query block, head, batch); 1 = no split, no merge pass. */
   numSplits: number;
   /** Workgroups of the main pass: row blocks × KV heads × batch × splits. */
@@ -75,20 +81,9 @@ export function chooseSplits(
   return Math.max(1, Math.min(wanted, affordable, MAX_SPLITS));
 }
 
-/** The distinct FP8 formats of q, k and v: each gets a decode table in workgroup memory. */
-export function inputFormats(spec: FlashAttentionSpec): Fp8Format[] {
-  return [...new Set([spec.qFormat, spec.kFormat, spec.vFormat])].filter((f): f is Fp8Format => f != null);
-}
-const DECODE_TABLE_BYTES = 256 * 4;
-
-/** Workgroup memory of the FP8 decode tables, on top of the tiles (tile_config.ts's workgroupBytes). */
-export function decodeTableBytes(spec: FlashAttentionSpec): number {
-  return DECODE_TABLE_BYTES * inputFormats(spec).length;
-}
-
 export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number}): LaunchPlan {
   const gridOf = (t: TileConfig) => gridWorkgroups(spec, t);
-  const tileBytes = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
+  const tileBytes = limits.maxComputeWorkgroupStorageSize;
   const forcedTiles = env().getString(TILES_FLAG);
   let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, forcedTiles);
   // A grid far too small to fill the GPU takes half-height row blocks before it takes key splits: on
@@ -100,7 +95,14 @@ export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgrou
   }
   const grid = gridOf(tiles);
   const numSplits = chooseSplits(spec, tiles, grid);
-  return {tiles, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
+  return {tiles, vec4Rows: spec.headDim % 4 === 0, kvUnit: kvReadUnit(spec, tiles), numSplits, workgroups: grid * numSplits};
+}
+
+/** plan.kvUnit: 16-byte reads where K and V share a packed storage and D (and the padded row) allow. */
+export function kvReadUnit(spec: FlashAttentionSpec, tiles: BlockShape): number {
+  if (spec.kStorage !== spec.vStorage) return 1;
+  const unit = spec.kStorage === 'fp8' ? 4 : spec.kStorage === 'float16' ? 2 : 1;
+  return spec.headDim % (4 * unit) === 0 && (tiles.dPad / 4) % unit === 0 ? unit : 1;
 }
 
 /** Workgroups of the main pass before splitting: row blocks × KV heads × batch. */
@@ -109,5 +111,5 @@ export function gridWorkgroups(spec: FlashAttentionSpec, tiles: BlockShape): num
 }
 
 export function planKey(plan: LaunchPlan): string {
-  return `${tileKey(plan.tiles)}_${plan.vec4Rows ? 'v4' : 'v1'}_${plan.numSplits > 1 ? 'split' : 'whole'}`;
+  return `${tileKey(plan.tiles)}_${plan.vec4Rows ? 'v4' : 'v1'}_u${plan.kvUnit}_${plan.numSplits > 1 ? 'split' : 'whole'}`;
 }

@@ -38,8 +38,7 @@ export const ROW_PAD_VEC4 = 1;
 
 /**
  * The workgroup variables of a config, declared by the program (flash_attention_program.ts) and counted here:
- * Q tile, one K/V tile, P tile, row-reduction scratch and the block description. FP8 decode tables come on
- * top (launch_plan.ts).
+ * Q tile, one K/V tile, P tile, row-reduction scratch and the block description.
  */
 export function forwardWorkgroupVariables(c: TileConfig): WorkgroupVariable[] {
   const row = c.dPad / 4 + ROW_PAD_VEC4;
@@ -52,7 +51,7 @@ export function forwardWorkgroupVariables(c: TileConfig): WorkgroupVariable[] {
   ];
 }
 
-/** Bytes of workgroup memory a config uses (without FP8 decode tables). */
+/** Bytes of workgroup memory a config uses. */
 export function workgroupBytes(c: TileConfig): number {
   return workgroupBytesOf(forwardWorkgroupVariables(c));
 }

@@ -36,7 +36,7 @@ import {kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {flashAttentionUniforms} from '../flash_attention_uniforms';
-import {absorbSink, BLOCK_PROLOGUE, codecs, decodeTables, describeBlock, descale, dropoutSnippet, fillDecodeTables, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
+import {absorbSink, BLOCK_PROLOGUE, codecs, describeBlock, descale, dropoutSnippet, keyRange, rowLoader, scoreModifier, visibleKeys} from '../forward_snippets';
 import type {LaunchPlan} from '../launch_plan';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
@@ -343,7 +343,6 @@ const LOG2E : f32 = 1.4426950408889634;
 // The small workgroup variables come first and the matrix tiles last (matrix_workgroup.ts says why).
 ${workgroupDeclarations(workgroup.small)}
 ${codecs(spec)}
-${decodeTables(spec)}
 ${workgroupDeclarations(workgroup.tiles)}
 ${rowLoader('q', spec.qFormat, plan.vec4Rows, spec.qStorage)}
 ${rowLoader('k', spec.kFormat, plan.vec4Rows, spec.kStorage)}
@@ -383,7 +382,6 @@ fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane :
   var ctx = ScoreContext(diagonal, lenQ, lenK, 0.0, 0);
   ${spec.alibi !== 'none' ? 'ctx.slope = LOG2E * bitcast<f32>(sideInputs[uniforms.alibiSlopesOffset + b * uniforms.alibiBatchStride + rowH]);' : ''}
   ${spec.bias === 'matrix' ? 'ctx.biasBase = b * uniforms.biasStrideB + rowH * uniforms.biasStrideH;' : ''}
-${fillDecodeTables(spec)}
   // -- load Q -- (rounded to half)
   for (var idx = tid; idx < BLOCK_M * D4; idx += THREADS) {
     let r = idx / D4;

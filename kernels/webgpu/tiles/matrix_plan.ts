@@ -17,7 +17,7 @@
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../../src/spec';
-import {chooseSplits, decodeTableBytes, gridWorkgroups, LaunchPlan} from '../launch_plan';
+import {chooseSplits, gridWorkgroups, LaunchPlan} from '../launch_plan';
 import {GROUP_SIZE, MatrixTiles, TILE} from './matrix_tiles';
 import {matrixWorkgroupBytes} from './matrix_workgroup';
 
@@ -91,7 +91,7 @@ function parseShape(headDim: number, text: string): MatrixShape {
 export function planMatrixLaunch(
     spec: FlashAttentionSpec, limits: {maxComputeWorkgroupStorageSize: number},
     tiles: MatrixTiles): LaunchPlan<MatrixShape>|null {
-  const budget = limits.maxComputeWorkgroupStorageSize - decodeTableBytes(spec);
+  const budget = limits.maxComputeWorkgroupStorageSize;
   const forced = env().getString(MATRIX_TILES_FLAG);
   const list = forced !== '' ? [parseShape(spec.headDim, forced)] : candidates(spec.headDim);
   let shape = list.find(s => matrixWorkgroupBytes(s, tiles) <= budget);
@@ -101,7 +101,7 @@ export function planMatrixLaunch(
   if (forced === '' && gridWorkgroups(spec, shape) < targetWorkgroups(shape) && smaller.length > 0) shape = smaller[0];
   const grid = gridWorkgroups(spec, shape);
   const numSplits = chooseSplits(spec, shape, grid, targetWorkgroups(shape), spec.causal ? CAUSAL_MIN_SPLITS : 1);
-  return {tiles: shape, vec4Rows: spec.headDim % 4 === 0, numSplits, workgroups: grid * numSplits};
+  return {tiles: shape, vec4Rows: spec.headDim % 4 === 0, kvUnit: 1, numSplits, workgroups: grid * numSplits};
 }
 
 export function matrixPlanKey(plan: LaunchPlan<MatrixShape>): string {
