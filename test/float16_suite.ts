@@ -8,6 +8,7 @@ import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
 import {halfBits, halfValue} from '../src/half';
 import {flashAttention, Float16Tensor, fromFloat16, isFloat16Tensor, toFloat16} from '../src/index';
+import {checkHalvesThroughAttention} from './decoder_checks';
 import {oracleHalfRound} from './half_oracle';
 import {makeRng} from './rng';
 
@@ -49,6 +50,9 @@ export function defineFloat16Tests(seed: string): void {
       }
       tf.dispose([words, values]);
     });
+
+    it('every one of the 65536 halves read as V by flashAttention reaches O exactly (one key, P = 1)', () =>
+      checkHalvesThroughAttention());
 
     it('toFloat16 packs every one of the 65536 half values back to its bits (NaNs to a NaN)', async () => {
       const x = tf.tensor(Float32Array.from(ALL_HALVES, halfValue), [4, 16384]);

@@ -1,7 +1,8 @@
 /** The FP8 codecs against the oracle's table: all 256 codes of both formats, bit-exactly, both ways. */
 import {expect} from 'chai';
 import * as tf from '@tensorflow/tfjs-core';
-import {dequantizeFp8, flashAttention, Fp8Tensor, quantizeFp8} from '../src/index';
+import {dequantizeFp8, Fp8Tensor, quantizeFp8} from '../src/index';
+import {checkFp8CodesThroughAttention} from './decoder_checks';
 import {ORACLE_FP8_MAX, OracleFp8Format, oracleFp8Encode, oracleFp8Value} from './fp8_oracle';
 import {makeRng} from './rng';
 
@@ -44,24 +45,9 @@ export function defineFp8Tests(seed: string): void {
         tf.dispose([x]);
         fp8.dispose();
       });
-      // The attention kernels decode K/V words themselves (webgpu: through halves, 16 codes a read where D is a
-      // multiple of 16; word reads otherwise): with one key, P = 1 and O is V's row as the kernel decoded it.
       for (const [heads, d] of [[1, 256], [8, 36]]) {
-        it(`${format}: every code read as V by flashAttention reaches O exactly (one key, P = 1, ${heads} × D ${d})`, async () => {
-          const n = heads * d;
-          const vCodes = [...codes, ...new Array(n - 256).fill(0)];
-          const fp8 = (c: number[]) => new Fp8Tensor(tf.tensor(packCodes(c), [1, 1, heads, d / 4], 'int32'), [1, 1, heads, d], format, 1);
-          const q = tf.zeros([1, 1, heads, d]), k = fp8(new Array(n).fill(0)), v = fp8(vCodes);
-          const out = flashAttention(q, k, v) as tf.Tensor;
-          const got = await out.data();
-          for (let i = 0; i < n; i++) {
-            const want = i < 256 ? oracleFp8Value(i, format) : 0;
-            expect(got[i] === want || (Number.isNaN(got[i]) && Number.isNaN(want)), `code 0x${i.toString(16)}: got ${got[i]}, want ${want}`).to.equal(true);
-          }
-          tf.dispose([q, out]);
-          k.dispose();
-          v.dispose();
-        });
+        it(`${format}: every code read as V by flashAttention reaches O exactly (one key, P = 1, ${heads} × D ${d})`, () =>
+          checkFp8CodesThroughAttention(format, heads, d));
       }
       it(`${format}: random values round to nearest even and clamp to ±${ORACLE_FP8_MAX[format]} (seed ${seed})`, async () => {
         const rng = makeRng(`${seed}:${format}`);

@@ -10,6 +10,7 @@ import '@tensorflow/tfjs-backend-webgpu';
 import * as tf from '@tensorflow/tfjs-core';
 import {activateBackend} from '../backends';
 import {CASES} from '../cases';
+import {checkFp8CodesThroughAttention, checkHalvesThroughAttention} from '../decoder_checks';
 import {runGradCase, GRAD_CASES, SHARED_GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
 import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
@@ -86,6 +87,24 @@ if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {
     } catch (e) {
       failed++;
       console.log(`  FAIL ${(e as Error).message}`);
+    }
+  }
+}
+// The kernels' own FP8 and half decoders, every code through O (decoder_checks.ts: unpack2x16float's subnormals).
+if (!onlyMatrix) {
+  const checks: Array<[string, () => Promise<void>]> = [
+    ...(['e4m3fn', 'e4m3fnuz'] as const).flatMap(f => [[1, 256], [8, 36]].map(([heads, d]) =>
+        [`decoder: every FP8 ${f} code through O, ${heads} × D ${d}`, () => checkFp8CodesThroughAttention(f, heads, d)] as [string, () => Promise<void>])),
+    ['decoder: every half through O, 256 × D 256', checkHalvesThroughAttention],
+  ];
+  for (const [name, check] of checks.filter(([name]) => name.includes(only))) {
+    try {
+      await check();
+      passed++;
+      console.log(`  ok   ${name}`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL ${name}: ${(e as Error).message}`);
     }
   }
 }
