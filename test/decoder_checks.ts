@@ -30,23 +30,28 @@ async function oneKeyOutput(heads: number, d: number, k: Fp8Tensor|Float16Tensor
   return got;
 }
 
-/** Throws naming the first code whose O differs from `want(code)`; codes past `count` must give 0. */
-function compare(got: Float32Array, count: number, want: (code: number) => number, what: string): void {
+/** Throws naming the first position whose O differs from `want(position)`; positions past `count` must give 0. */
+function compare(got: Float32Array, count: number, want: (position: number) => number, what: string): void {
   for (let i = 0; i < got.length; i++) {
     const w = i < count ? want(i) : 0;
     if (!(got[i] === w || (Number.isNaN(got[i]) && Number.isNaN(w)))) {
-      throw new Error(`${what}: code 0x${i.toString(16)} reached O as ${got[i]}, want ${w}`);
+      throw new Error(`${what}: position ${i} reached O as ${got[i]}, want ${w}`);
     }
   }
 }
 
-/** All 256 FP8 codes of `format` as V, over heads × d elements (d = 256: 16-byte reads; d % 16 ≠ 0: words). */
+/**
+ * All 256 FP8 codes of `format` as V, four times over, shifted by one code each time so that every code (the
+ * NaN codes too) sits at each of a word's four bytes: positions p < 1024 of heads × d hold (p + p / 256) % 256,
+ * the rest 0. d = 256 takes the 16-byte reads on webgpu; d % 16 ≠ 0 the word reads.
+ */
 export async function checkFp8CodesThroughAttention(format: OracleFp8Format, heads: number, d: number): Promise<void> {
   const n = heads * d;
-  const codes = Array.from({length: n}, (_, i) => (i < 256 ? i : 0));
+  const codeAt = (p: number) => (p + (p >> 8)) & 0xff;
+  const codes = Array.from({length: n}, (_, p) => (p < 1024 ? codeAt(p) : 0));
   const fp8 = (c: number[]) => new Fp8Tensor(tf.tensor(packCodes(c, 8), [1, 1, heads, d / 4], 'int32'), [1, 1, heads, d], format, 1);
   const got = await oneKeyOutput(heads, d, fp8(new Array(n).fill(0)), fp8(codes));
-  compare(got, 256, c => oracleFp8Value(c, format), `FP8 ${format} V, ${heads} × D ${d}`);
+  compare(got, Math.min(n, 1024), p => oracleFp8Value(codeAt(p), format), `FP8 ${format} V, ${heads} × D ${d}`);
 }
 
 /** All 65536 halves as V: 256 heads × D 256 (16-byte reads on webgpu). */

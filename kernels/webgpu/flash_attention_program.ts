@@ -35,7 +35,7 @@
  *   maxSeqlenQ of a sequence are not computed (maxSeqlenQ must bound every sequence, as SPEC.md says).
  * Bindings: q, k, v, bias, and one packed buffer of ALiBi slopes, cuSeqlens and per-head descales
  *   (side_inputs_program.ts), plus the output: at most 6 storage buffers (WebGPU's default limit is 8).
- * Compile-time: kernelKey(spec) + planKey(plan) (tiles, vec4 rows, split or not); everything else is a
+ * Compile-time: kernelKey(spec) + planKey(plan) (tiles, vec4 rows, K/V read width, split or not); the rest is a
  *   uniform (flash_attention_uniforms.ts). Debug: tf.env().set('WEBGPU_PRINT_SHADER', 'flashattention')
  *   prints every generated FlashAttention shader; flashAttentionShader(spec, plan) returns this part of it.
  */

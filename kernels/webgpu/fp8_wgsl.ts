@@ -6,9 +6,11 @@
  *                                            result keeps the sign on e4m3fn (-0 = 0x80), not on fnuz
  * Powers of two are built with ldexp or from exponent bits (exact), signs and NaNs are read from the
  * bits (so a GPU that flushes subnormals or folds NaN compares still gets the same codes). Needs tfjs's
- * uniforms.NAN.
+ * uniforms.NAN. These two serve QuantizeFp8 / DequantizeFp8 and full FP8's P grid. Apart from them:
  *   fp8DecodeWord_<format>(word) -> vec4<f32>  the 4 codes of a word, for the attention kernels' K/V reads:
- *                                            through halves (fp8WordDecoder), about 3 ALU operations a code
+ *                                            through halves (fp8WordDecoder), about 3 ALU operations a code;
+ *                                            exact where unpack2x16float keeps half subnormals (the float16
+ *                                            tensors need that too; test/decoder_checks.ts asks each device)
  */
 import {Fp8Format, fp8Max} from '../../src/spec';
 
@@ -80,14 +82,14 @@ fn fp8DecodeWord_${format}(word : u32) -> vec4<f32> {
   let hi = ((word >> 16u) & 0xffu) | ((word >> 8u) & 0xff0000u);
   let halvesLo = ((lo & 0x007f007fu) << 7u) | ((lo & 0x00800080u) << 8u);
   let halvesHi = ((hi & 0x007f007fu) << 7u) | ((hi & 0x00800080u) << 8u);
-  var v = vec4<f32>(unpack2x16float(halvesLo), unpack2x16float(halvesHi)) * ${2 ** (15 - bias)}.0;
+  var values = vec4<f32>(unpack2x16float(halvesLo), unpack2x16float(halvesHi)) * ${2 ** (15 - bias)}.0;
   if (${wordHasNan}) {
     for (var e = 0u; e < 4u; e++) {
       let code = (word >> (8u * e)) & 0xffu;
-      if (${isNan}) { v[e] = uniforms.NAN; }
+      if (${isNan}) { values[e] = uniforms.NAN; }
     }
   }
-  return v;
+  return values;
 }
 `;
 }

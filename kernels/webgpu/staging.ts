@@ -8,7 +8,7 @@
  * A read carries `unit` vec4 of the row (ReadLayout; perRow = D4 / unit): 1 for float32 vec4, more for the
  * 16-byte reads of packed K/V (forward_snippets.ts's rowLoader), whose decode gives `unit` vec4 at once.
  * Issued one block ahead of its use, the reads are in flight while the previous block computes, instead of
- * stalling the loop on device-memory latency every block. `loads` is the WGSL constant of vec4 per thread
+ * stalling the loop on device-memory latency every block. `loads` is the WGSL constant of reads per thread
  * (its loops are unrolled by unroll.ts, so the staged arrays stay in registers).
  */
 
