@@ -94,7 +94,7 @@ const EXACT = {oracleHalf: 'qkvp', atol: 1e-6, rtol: 1e-6} as const;
  * oracle with the same points on the whole gradient table. The GPU backwards compute in float32 for now
  * (SPEC lets a backend without matrix units do so) on the float16 forward's O and LSE.
  */
-export const BACKWARD_FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'> = {cpu: 'float16', webgpu: 'float32', webgl: 'float32'};
+export const BACKWARD_FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'> = {cpu: 'float16', webgpu: 'float16', webgl: 'float32'};
 
 /**
  * float16 backward vs the float64 oracle with its rounding points: what remains is float32 summation, the

@@ -17,7 +17,12 @@ import {CopyRangeProgram, copyRangeUniforms} from '../copy_range_program';
 import {uniformData} from '../uniforms';
 import {checkBindingSize, flatView, reshapedInfo} from '../webgpu_tensors';
 import {FlashAttentionGradProgram, gradInputNames} from './grad_program';
-import {chooseGradTiles} from './grad_tiles';
+import {chooseGradTiles, GradPass} from './grad_tiles';
+import {MatrixGradProgram} from './matrix_grad_program';
+import {chooseMatrixGradShape, residentRows} from './matrix_grad_shape';
+import {deviceFeatures} from '../device_features';
+import {runEnabledProgram} from '../own_pipeline';
+import {matrixTilesFor} from '../tiles/arithmetic';
 import {biasGradUniforms, deltaUniforms, gradUniforms, partialSumUniforms, statsLayout} from './grad_uniforms';
 import {BiasGradProgram, DeltaProgram, PartialSumProgram} from './small_programs';
 
@@ -76,13 +81,29 @@ export function flashAttentionGradWebgpu(args: {
     return named[name];
   });
 
+  // The two main passes: on matrix tiles for a float16 call where the device and the flag say so and the
+  // tiles fit, else the float32 programs.
+  const mainPass = (pass: GradPass): {blocks: number, run: (outputSize: number, extraOffset: number) => TensorInfo} => {
+    // Tiles of their own per program (the portable tiles collect the helpers its shader uses).
+    const matrixTiles = matrixTilesFor(spec, deviceFeatures(backend.device));
+    const rows = pass === 'dkdv' ? spec.seqlenK : spec.seqlenQ;
+    const heads = pass === 'dkdv' ? spec.numHeadsK : spec.numHeadsQ;
+    const shape = matrixTiles != null ? chooseMatrixGradShape(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, matrixTiles) : null;
+    const tiles = shape == null ? chooseGradTiles(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, pass === 'dkdv' && spec.causal) : null;
+    const blocks = Math.ceil(rows / (shape != null ? residentRows(shape) : pass === 'dkdv' ? tiles!.blockN : tiles!.blockM));
+    const workgroups = blocks * heads * spec.batch;
+    return {blocks, run: (outputSize, extraOffset) => {
+      const uniforms = uniformData(gradUniforms(spec, blocks, extraOffset));
+      return shape != null ?
+          runEnabledProgram(backend, new MatrixGradProgram(spec, shape, matrixTiles!, outputSize, workgroups, maxDim), mainInputs, uniforms) :
+          run(new FlashAttentionGradProgram(spec, tiles!, outputSize, workgroups, maxDim), mainInputs, uniforms);
+    }};
+  };
+
   // -- 2. dK, dV --
   let dk: TensorInfo, dv: TensorInfo;
   if (kSize > 0) {
-    const tiles = chooseGradTiles('dkdv', spec.headDim, limits.maxComputeWorkgroupStorageSize, spec.causal);
-    const blocks = Math.ceil(spec.seqlenK / tiles.blockN);
-    const program = new FlashAttentionGradProgram(spec, tiles, 2 * kSize, blocks * spec.numHeadsK * spec.batch, maxDim);
-    const both = temp(run(program, mainInputs, uniformData(gradUniforms(spec, blocks, kSize))));
+    const both = temp(mainPass('dkdv').run(2 * kSize, kSize));
     const copy = (offset: number) => reshapedInfo(
         run(new CopyRangeProgram(kSize), [both], uniformData(copyRangeUniforms(offset))), inputs.k.shape);
     dk = copy(0);
@@ -97,13 +118,11 @@ export function flashAttentionGradWebgpu(args: {
   let dq: TensorInfo;
   let slopePartials: TensorInfo|null = null, queryBlocks = 0;
   if (qSize > 0) {
-    const tiles = chooseGradTiles('dq', spec.headDim, limits.maxComputeWorkgroupStorageSize);
-    queryBlocks = Math.ceil(spec.seqlenQ / tiles.blockM);
+    const pass = mainPass('dq');
+    queryBlocks = pass.blocks;
     const partials = hasAlibi ? spec.batch * spec.numHeadsQ * queryBlocks : 0;
     checkBindingSize(backend, NAME, 'dQ', qSize + partials);
-    const workgroups = queryBlocks * spec.numHeadsQ * spec.batch;
-    const program = new FlashAttentionGradProgram(spec, tiles, qSize + partials, workgroups, maxDim);
-    const out = run(program, mainInputs, uniformData(gradUniforms(spec, queryBlocks, qSize)));
+    const out = pass.run(qSize + partials, qSize);
     if (hasAlibi) {
       slopePartials = temp(out);
       dq = reshapedInfo(run(new CopyRangeProgram(qSize), [out], uniformData(copyRangeUniforms(0))), inputs.q.shape);
