@@ -15,7 +15,7 @@ import {runGradCase, GRAD_CASES, SHARED_GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
 import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
 import {flashAttentionCapabilities, registerWebGPUBackend, WEBGPU_MATRIX_FLAG, WEBGPU_SPLITS_FLAG} from '../../src/index';
-import {FLOAT16_CASES} from '../precision_suite';
+import {FLOAT16_CASES, FLOAT16_GRAD_BOUND, FLOAT16_GRAD_CASES_FULL} from '../precision_suite';
 import {randomCase} from '../property';
 import {makeRng, runSeed} from '../rng';
 
@@ -63,6 +63,21 @@ async function runTable(all: typeof table, label: string): Promise<void> {
   tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 }
 
+/** The float16 gradient table (the backward on matrix tiles) against the oracle with its rounding points. */
+async function runFloat16GradTable(label: string): Promise<void> {
+  if (tf.getKernel('FlashAttentionGrad', 'webgpu') == null) return;
+  for (const c of picked(FLOAT16_GRAD_CASES_FULL)) {
+    try {
+      await runGradCase(c, seed, FLOAT16_GRAD_BOUND);
+      passed++;
+      console.log(`  ok   ${c.name} [${label}]`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL [${label}] ${(e as Error).message}`);
+    }
+  }
+}
+
 // FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
 const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
 if (!onlyMatrix) {
@@ -71,11 +86,13 @@ if (!onlyMatrix) {
   // GPU), under SPEC.md's float16 tolerance.
   tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
   await runTable(FLOAT16_CASES, 'portable tiles');
+  await runFloat16GradTable('portable tiles');
 }
 // The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them, counted like the rest.
 if (flashAttentionCapabilities().matrixUnits) {
   tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
   await runTable(FLOAT16_CASES, 'subgroup matrices');
+  await runFloat16GradTable('subgroup matrices');
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
 if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {

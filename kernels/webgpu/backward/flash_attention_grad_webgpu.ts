@@ -4,6 +4,8 @@
  *   1. DeltaProgram        one buffer [lse | D = rowsum(dO ∘ O) − dLse | ALiBi slopes] (the "stats")
  *   2. dK/dV pass          one buffer [dK | dV], split by two CopyRangePrograms
  *   3. dQ pass             dQ (followed, with ALiBi, by per-query-block partial sums of dSlope)
+ *      (2 and 3: MatrixGradProgram, the float16 passes on matrix tiles, for a float16 call where
+ *      matrixTilesFor gives tiles and they fit the device's workgroup memory; else FlashAttentionGradProgram)
  *   4. BiasGradProgram + PartialSumProgram    dBias (only with a bias)
  *   5. PartialSumProgram   dAlibiSlopes from the dQ pass's partials (only with ALiBi)
  * Nothing of size Sq × Sk is allocated (dBias has the bias's own size). Every intermediate is disposed, so
