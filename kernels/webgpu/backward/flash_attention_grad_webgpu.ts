@@ -73,7 +73,9 @@ export function flashAttentionGradWebgpu(args: {
     const ins = [named.output, named.dOutput, named.lse];
     if (hasDLse) ins.push(named.dLse);
     if (hasSlopes) ins.push(named.alibiSlopes);
-    stats = temp(run(new DeltaProgram(spec, hasDLse, hasSlopes, threads, layout.size, maxDim), ins, uniformData(deltaUniforms(spec))));
+    // D_i of the rounded dO where the main passes round it (the matrix tiles).
+    const halfDO = matrixTilesFor(spec, deviceFeatures(backend.device)) != null;
+    stats = temp(run(new DeltaProgram(spec, hasDLse, hasSlopes, threads, layout.size, maxDim, halfDO), ins, uniformData(deltaUniforms(spec))));
   } else {
     stats = temp(empty([1]));
   }

@@ -41,7 +41,7 @@ import {unrollLoops} from '../unroll';
 import {workgroupDeclarations} from '../workgroup_memory';
 import {dqBlockPrologue, dsForProducts, gradBlockInfo, gradInputNames, gradRowLoader, gradScoreSnippet, headSideInputs, rowStatsLoader, slopePartialStore} from './grad_program';
 import {gradUniforms} from './grad_uniforms';
-import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, streamedRows} from './matrix_grad_shape';
+import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, residentPair, streamedPair, streamedRows} from './matrix_grad_shape';
 
 /** Generates the tile-level code in TypeScript: every offset is a constant, as the matrix loads need. */
 class GradTileCode {
@@ -177,6 +177,23 @@ function recomputeElements(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: 
       }`;
 }
 
+/**
+ * One streamed block up to its products: staged (`stage`), the group's grid of S and dP (dK/dV: Sᵀ = K Qᵀ,
+ * dPᵀ = V dOᵀ; dQ: S = Q Kᵀ, dP = dO Vᵀ), then its P and dS. Four barriers: the previous block's products
+ * have read the streamed tiles, pTile and dsTile; staged; S and dP stored; P and dS stored.
+ */
+function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, stage: string): string {
+  const [ownS, ownDP] = residentPair(s), [otherS, otherDP] = streamedPair(s);
+  return `workgroupBarrier();
+      ${stage}
+      workgroupBarrier();
+      ${code.dots(`${ownS}Tile`, `${otherS}Tile`, 'sTile')}
+      ${code.dots(`${ownDP}Tile`, `${otherDP}Tile`, 'dpTile')}
+      workgroupBarrier();
+      ${recomputeElements(spec, s, tiles)}
+      workgroupBarrier();`;
+}
+
 function dkdvBody(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode): string {
   const kBase = '(startK + n0 + key) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH';
   return `
@@ -198,16 +215,8 @@ ${gradBlockInfo(spec, 'dkdv')}
     let h = g * uniforms.groupSize + hh;
     ${headSideInputs(spec)}
     for (var m0 = mStart; m0 < mEnd; m0 += BLOCK_M) {
-      workgroupBarrier();  // the previous block's products have read qTile, dOTile, pTile, dsTile
-      ${stagePair(['q', 'dO'], false, 'startQ', 'm0', 'h', 'BLOCK_M', 'min(BLOCK_M, lenQ - m0)', tiles)}
-      loadRowStats(tid, b, h, m0, startQ, lenQ);
-      workgroupBarrier();
-      // -- Sᵀ = K Qᵀ, dPᵀ = V dOᵀ --
-      ${code.dots('kTile', 'qTile', 'sTile')}
-      ${code.dots('vTile', 'dOTile', 'dpTile')}
-      workgroupBarrier();
-      ${recomputeElements(spec, s, tiles)}
-      workgroupBarrier();
+      ${streamedBlock(spec, s, tiles, code, `${stagePair(['q', 'dO'], false, 'startQ', 'm0', 'h', 'BLOCK_M', 'min(BLOCK_M, lenQ - m0)', tiles)}
+      loadRowStats(tid, b, h, m0, startQ, lenQ);`)}
       // -- dV += (P∘Z)ᵀ dO, dK += dSᵀ Q --
       ${code.accumulate('dv', 'pTile', 'dOTile')}
       ${code.accumulate('dk', 'dsTile', 'qTile')}
@@ -236,15 +245,7 @@ ${gradBlockInfo(spec, 'dq')}${dqBlockPrologue(spec)}
   let kEnd = visibleKeyEnd(m0 + rowsQ - 1, lenK - lenQ, lenK);
   let kBegin = (firstVisibleKey(m0, lenK - lenQ) / BLOCK_N) * BLOCK_N;
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    workgroupBarrier();  // the previous block's products have read kTile, dsTile
-    ${stagePair(['k', 'v'], false, 'startK', 'n0', 'hk', 'BLOCK_N', 'min(BLOCK_N, lenK - n0)', tiles)}
-    workgroupBarrier();
-    // -- S = Q Kᵀ, dP = dO Vᵀ --
-    ${code.dots('qTile', 'kTile', 'sTile')}
-    ${code.dots('dOTile', 'vTile', 'dpTile')}
-    workgroupBarrier();
-    ${recomputeElements(spec, s, tiles)}
-    workgroupBarrier();
+    ${streamedBlock(spec, s, tiles, code, stagePair(['k', 'v'], false, 'startK', 'n0', 'hk', 'BLOCK_N', 'min(BLOCK_N, lenK - n0)', tiles))}
     // -- dQ += dS K --
     ${code.accumulate('dq', 'dsTile', 'kTile')}
   }
