@@ -78,20 +78,25 @@ async function runFloat16GradTable(label: string): Promise<void> {
   }
 }
 
-// FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
-const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
+// FA_GPU_PARTS=matrix runs only the subgroup-matrix part, FA_GPU_PARTS=float16-grad only the float16
+// gradient table on both matrix paths (short device sessions).
+const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix' || process.env.FA_GPU_PARTS === 'float16-grad';
+const forwardTables = process.env.FA_GPU_PARTS !== 'float16-grad';
 if (!onlyMatrix) {
   await runTable(table, '');
   // precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
   // GPU), under SPEC.md's float16 tolerance.
   tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
   await runTable(FLOAT16_CASES, 'portable tiles');
+}
+if (!onlyMatrix || !forwardTables) {
+  tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
   await runFloat16GradTable('portable tiles');
 }
 // The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them, counted like the rest.
 if (flashAttentionCapabilities().matrixUnits) {
   tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
-  await runTable(FLOAT16_CASES, 'subgroup matrices');
+  if (forwardTables) await runTable(FLOAT16_CASES, 'subgroup matrices');
   await runFloat16GradTable('subgroup matrices');
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
