@@ -263,6 +263,8 @@ export function definePrecisionTests(backend: string, seed: string): void {
       });
     }
 
+    // The rounding points one by one: the cpu (the reference) and webgpu's matrix passes (portable tiles).
+    if (backend === 'webgpu' && tf.getKernel('FlashAttentionGrad', backend) != null) defineFloat16BackwardReferenceTests(seed);
     if (backend === 'cpu') defineCpuReferenceTests(seed);
   });
 }
