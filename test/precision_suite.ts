@@ -254,6 +254,7 @@ export function definePrecisionTests(backend: string, seed: string): void {
     });
 
     if (tf.getKernel('FlashAttentionGrad', backend) != null && BACKWARD_FLOAT16_ARITHMETIC[backend] === 'float16') {
+      defineNonFiniteGradTests(backend);
       describe(`float16 gradients vs the oracle with the float16 backward\'s rounding points: ${backend === 'webgpu' ? 'a subset of the gradient table (the matrix-tile passes, portable tiles)' : 'the whole gradient table'}`, () => {
         for (const c of float16GradCasesFor(backend)) it(c.name, async () => void await runGradCase(c, seed, FLOAT16_GRAD_BOUND));
       });
@@ -266,6 +267,55 @@ export function definePrecisionTests(backend: string, seed: string): void {
     // The rounding points one by one: the cpu (the reference) and webgpu's matrix passes (portable tiles).
     if (backend === 'webgpu' && tf.getKernel('FlashAttentionGrad', backend) != null) defineFloat16BackwardReferenceTests(seed);
     if (backend === 'cpu') defineCpuReferenceTests(seed);
+  });
+}
+
+/**
+ * A NaN reaches the gradients of the pairs that see it and no others: a P or dS of 0 (a masked pair) takes
+ * no part, not even as 0·NaN (the cpu reference; the matrix passes take a guarded route for such blocks).
+ * Causal, Sq = Sk = 20 (past one block of every pass), head 0 of two: row 0 sees only key 0, key 19 only
+ * row 19. WGSL leaves arithmetic on NaN indeterminate (kernels/webgpu/nan_wgsl.ts: SwiftShader's exp2(NaN)
+ * is finite, and both webgpu backwards then lose NaNs the reference keeps), so on webgpu only the gradients
+ * that must stay numbers are checked; the cpu is held to the whole pattern.
+ */
+function defineNonFiniteGradTests(backend: string): void {
+  const strict = backend === 'cpu';
+  const [S, H, D] = [20, 2, 16];
+  const at = (row: number, head: number, d: number) => (row * H + head) * D + d;
+  const where = (nan: (row: number, head: number) => boolean) => (i: number) => nan(Math.floor(i / (H * D)), Math.floor(i / D) % H);
+  const run = async (poison: 'dO'|'k') => {
+    const rng = makeRng(`non-finite gradients: ${poison}`);
+    const data = () => Float32Array.from({length: S * H * D}, () => rng.normal());
+    const [q, k, v, dOut] = [data(), data(), data(), data()];
+    (poison === 'dO' ? dOut : k)[at(poison === 'dO' ? 0 : S - 1, 0, 3)] = NaN;
+    const t = [q, k, v, dOut].map(x => tf.tensor(x, [1, S, H, D]));
+    try {
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        flashAttention(a, b, c, {causal: true, precision: 'float16'}) as tf.Tensor)(t.slice(0, 3), t[3]);
+      const got = await Promise.all(grads.map(g => g.data()));
+      tf.dispose(grads);
+      return got;
+    } finally {
+      tf.dispose(t);
+    }
+  };
+  const expectNaNs = (name: string, x: ArrayLike<number>, nan: (i: number) => boolean) => {
+    for (let i = 0; i < x.length; i++) {
+      if (Number.isNaN(x[i]) ? !nan(i) : nan(i) && strict) throw new Error(`${name}[${i}] is ${x[i]}, expected ${nan(i) ? 'NaN' : 'a number'}`);
+    }
+  };
+  it('a NaN in dO[0, 3] (row 0): NaN in dq of row 0, dk of key 0 and dv[0, 3] only', async () => {
+    const [dq, dk, dv] = await run('dO');
+    const first = where((row, head) => row === 0 && head === 0);
+    expectNaNs('dq', dq, first);
+    expectNaNs('dk', dk, first);
+    expectNaNs('dv', dv, i => i === at(0, 0, 3));
+  });
+  it('a NaN in k of the last key: row 19 (the only one that sees it) is NaN and poisons dk, dv of its head; dq of the other rows stays a number', async () => {
+    const [dq, dk, dv] = await run('k');
+    expectNaNs('dq', dq, where((row, head) => row === S - 1 && head === 0));
+    expectNaNs('dk', dk, where((_, head) => head === 0));
+    expectNaNs('dv', dv, where((_, head) => head === 0));
   });
 }
 

@@ -22,14 +22,17 @@
  *     → qTile[sg], dOTile[sg]; for each key block the rows can see: K_j, V_j → kTile, vTile; S = Q Kᵀ,
  *     dP = dO Vᵀ; per element dS (ALiBi: slopeAcc) → dsTile; dQ += dS K. dQ·scale → output; with ALiBi the
  *     block's partial sum at extraOffset + (b·Hq + h)·blocks + block, as the float32 pass.
- *   Four barriers a streamed block: staged, S/dP stored, P/dS stored, and before the next staging. The
- *   epilogue passes the accumulators through sTile[sg] / dpTile[sg] one 16-column d-tile at a time.
- * Difference from the float32 passes: these skip a P (dS) of exactly 0 ("not even 0·NaN"); a matrix product
- * cannot, so a NaN or ±Inf in q, k, v or dO reaches the gradients of masked pairs too (0·NaN = NaN). Those
- * inputs have no finite gradient to test (the gradient table leaves them out, test/grad_suite.ts).
+ *   Four barriers a streamed block: before the staging, after it (the flag's uniform load), S/dP stored,
+ *   P/dS stored. The epilogue passes the accumulators through sTile[sg] / dpTile[sg] one 16-column d-tile
+ *   at a time.
+ * A P (dS) of exactly 0 contributes nothing, not even 0·NaN, as in the float32 passes: a matrix product
+ * would multiply it, so a streamed block whose staged right operand of an accumulation (Q and dO for dK/dV,
+ * K for dQ) holds a NaN or ±Inf takes a guarded route for its products (through sTile, zero weights
+ * skipped), as the forward does for V. The weights are the rounded halves, so a P or dS that underflows
+ * half is skipped there too, where the cpu reference multiplies it.
  * Launch geometry: G·32 invocations; workgroups numbered flat, spread over x, y, z.
- * Limits: the shape must fit maxComputeWorkgroupStorageSize (else the float32 passes run it: D = 256 on the
- * portable tiles' 4-byte elements); otherwise as the float32 passes.
+ * Limits: the shape must fit maxComputeWorkgroupStorageSize (else the float32 passes run it: D ≥ 128 on the
+ * portable tiles' 4-byte elements in SwiftShader's 32 KiB); otherwise as the float32 passes.
  * Compile-time: kernelKey(spec) + the tiles' kind + matrixGradKey(shape); the rest is gradUniforms.
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
@@ -37,6 +40,7 @@ import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {usesSubgroupId} from '../tiles/matrix_attention_program';
 import {Fragment, GROUP_SIZE, MatrixTiles, TILE} from '../tiles/matrix_tiles';
+import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
 import {workgroupDeclarations} from '../workgroup_memory';
 import {dqBlockPrologue, dsForProducts, gradBlockInfo, gradInputNames, gradRowLoader, gradScoreSnippet, headSideInputs, rowStatsLoader, slopePartialStore} from './grad_program';
@@ -95,34 +99,55 @@ class GradTileCode {
   }
 
   /**
-   * The accumulators (`accs[k]_dt`) pass through the group's f32 scratch `scratch[k][sg]` one d-tile at a
-   * time, so that the lanes see their elements: `write` runs between two barriers with `dt`, `r` (the
-   * group's row) and `d` in scope, `x${k}` the element of accumulator k. One runtime loop with a switch
-   * (the matrices need constant names), as the forward's accChunks.
+   * acc_d += left[sg] · right on the matrix tiles, or, in a guarded block (a non-finite value in `right`),
+   * through the scratch sTile[sg] with the zero weights skipped: a P or dS of 0 (a masked pair) takes no
+   * part, not even as 0·NaN, as in the float32 passes (a matrix product would multiply it).
    */
-  epilogue(accs: string[], scratch: string[], write: string): string {
-    const cases = this.range(this.dTiles).map(dt =>
-        `case ${dt}: { ${accs.map((acc, k) => this.tiles.storeAcc(`${acc}_${dt}`, `${scratch[k]}[sg]`, 0, TILE)).join(' ')} }`);
-    return `for (var dt = 0; dt < ${this.dTiles}; dt++) {
-    switch (dt) {
-      ${cases.join('\n      ')}
+  accumulateGuarded(acc: string, left: string, right: string): string {
+    return `if (guarded) {
+        ${this.throughScratch([acc], ['sTile'], `var sum = x0;
+        for (var y = 0; y < BLOCK_S; y++) {
+          let w = f32(${left}[sg][r * BLOCK_S + y]);
+          if (w != 0.0) { sum += w * f32(${right}[y * RS + d]); }
+        }
+        sTile[sg][at] = sum;`, true)}
+      } else ${this.accumulate(acc, left, right)}`;
+  }
+
+  /**
+   * The accumulators (`accs[k]_dt`) pass through the group's f32 scratch `scratch[k][sg]` one d-tile at a
+   * time, so that the lanes see their elements: `body` runs between two barriers with `dt`, `at` (the
+   * element's place in the scratch), `r` (the group's row) and `d` in scope, `x${k}` the element of
+   * accumulator k; `reload` reads the scratch back into the matrices. One runtime loop with a switch (the
+   * matrices need constant names), as the forward's accChunks.
+   */
+  throughScratch(accs: string[], scratch: string[], body: string, reload: boolean): string {
+    const perTile = (op: (acc: string, array: string) => string) => `switch (dt) {
+      ${this.range(this.dTiles).map(dt => `case ${dt}: { ${accs.map((acc, k) => op(`${acc}_${dt}`, `${scratch[k]}[sg]`)).join(' ')} }`).join('\n      ')}
       default: {}
-    }
+    }`;
+    return `for (var dt = 0; dt < ${this.dTiles}; dt++) {
+    ${perTile((acc, array) => this.tiles.storeAcc(acc, array, 0, TILE))}
     workgroupBarrier();
     for (var e = 0; e < ${TILE * TILE / GROUP_SIZE}; e++) {
       let at = tileLane + GROUP * e;
       let r = at / ${TILE};
       let d = dt * ${TILE} + at % ${TILE};
       ${accs.map((_, k) => `let x${k} = ${scratch[k]}[sg][at];`).join(' ')}
-      ${write}
+      ${body}
     }
-    workgroupBarrier();
+    workgroupBarrier();${reload ? `
+    ${perTile((acc, array) => this.tiles.loadAcc(acc, array, 0, TILE))}` : ''}
   }`;
   }
 }
 
-/** Rows [0, ROWS) of a tensor (first row at `base`, `rows` valid, zeros past them and past D) → its tile, as halves. */
-function stageRows(tile: string, perGroup: boolean, tensor: string, strideS: string, base: string, rowCount: string, rows: string, tiles: MatrixTiles): string {
+/**
+ * Rows [0, ROWS) of a tensor (first row at `base`, `rows` valid, zeros past them and past D) → its tile, as
+ * halves; `block`: a non-finite half sets blockFlags to this block's id (the guarded products).
+ */
+function stageRows(tile: string, perGroup: boolean, tensor: string, strideS: string, base: string, rowCount: string, rows: string,
+                   block: string|null, tiles: MatrixTiles): string {
   // Each invocation writes 4 consecutive halves (two whole 32-bit words: f16 stores may be read-modify-writes).
   const at = perGroup ? `${tile}[r / ${TILE}][(r % ${TILE}) * RS + 4 * d4 + e]` : `${tile}[r * RS + 4 * d4 + e]`;
   return `
@@ -131,7 +156,11 @@ function stageRows(tile: string, perGroup: boolean, tensor: string, strideS: str
     let d4 = idx % D4;
     var x = vec4<f32>(0.0);
     if (r < ${rows}) { x = loadRow_${tensor}(${base} + r * uniforms.${strideS}, 4 * d4); }
-    for (var e = 0; e < 4; e++) { ${at} = ${tiles.toTile('x[e]')}; }
+    for (var e = 0; e < 4; e++) {
+      let t = ${tiles.toTile('x[e]')};
+      ${at} = t;${block != null ? `
+      if (isNonFinite(f32(t))) { blockFlags[0] = ${block}; }` : ''}
+    }
   }`;
 }
 
@@ -143,12 +172,16 @@ const OPERANDS: Record<string, {tensor: string, strideS: string, tensorPrefix: s
   v: {tensor: 'v', strideS: 'vStrideS', tensorPrefix: 'v'},
 };
 
-/** A pair of operand tiles from rows `first` (in the sequence starting at `start`) of head `head`. */
-function stagePair(names: string[], perGroup: boolean, start: string, first: string, head: string, rowCount: string, rows: string, tiles: MatrixTiles): string {
+/**
+ * A pair of operand tiles from rows `first` (in the sequence starting at `start`) of head `head`; those in
+ * `flagged` (right operands of the accumulations) flag a non-finite value for block id `block`.
+ */
+function stagePair(names: string[], perGroup: boolean, start: string, first: string, head: string, rowCount: string, rows: string,
+                   tiles: MatrixTiles, flagged: string[] = [], block = ''): string {
   return names.map(name => {
     const o = OPERANDS[name];
     const base = `(${start} + ${first}) * uniforms.${o.strideS} + b * uniforms.${o.tensorPrefix}StrideB + ${head} * uniforms.${o.tensorPrefix}StrideH`;
-    return stageRows(`${name}Tile`, perGroup, o.tensor, o.strideS, base, rowCount, rows, tiles);
+    return stageRows(`${name}Tile`, perGroup, o.tensor, o.strideS, base, rowCount, rows, flagged.includes(name) ? block : null, tiles);
   }).join('');
 }
 
@@ -178,15 +211,17 @@ function recomputeElements(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: 
 }
 
 /**
- * One streamed block up to its products: staged (`stage`), the group's grid of S and dP (dK/dV: Sᵀ = K Qᵀ,
- * dPᵀ = V dOᵀ; dQ: S = Q Kᵀ, dP = dO Vᵀ), then its P and dS. Four barriers: the previous block's products
- * have read the streamed tiles, pTile and dsTile; staged; S and dP stored; P and dS stored.
+ * One streamed block (id `block`, > 0) up to its products: staged (`stage`), the group's grid of S and dP
+ * (dK/dV: Sᵀ = K Qᵀ, dPᵀ = V dOᵀ; dQ: S = Q Kᵀ, dP = dO Vᵀ), then its P and dS; `guarded` says whether the
+ * staging flagged a non-finite value. Four barriers: the previous block's products have read the streamed
+ * tiles, pTile and dsTile; staged (the uniform load of the flag); S and dP stored; P and dS stored.
  */
-function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, stage: string): string {
+function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, stage: string, block: string): string {
   const [ownS, ownDP] = residentPair(s), [otherS, otherDP] = streamedPair(s);
   return `workgroupBarrier();
       ${stage}
-      workgroupBarrier();
+      let flags = workgroupUniformLoad(&blockFlags);
+      let guarded = flags[0] == ${block};
       ${code.dots(`${ownS}Tile`, `${otherS}Tile`, 'sTile')}
       ${code.dots(`${ownDP}Tile`, `${otherDP}Tile`, 'dpTile')}
       workgroupBarrier();
@@ -196,6 +231,7 @@ function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: Matr
 
 function dkdvBody(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode): string {
   const kBase = '(startK + n0 + key) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH';
+  const block = '(hh * uniforms.seqlenQ + m0 + 1)';  // one id per (head, query block), m0 < seqlenQ
   return `
   // -- dK/dV pass: (b, g, key block) --
 ${gradBlockInfo(spec, 'dkdv')}
@@ -215,21 +251,21 @@ ${gradBlockInfo(spec, 'dkdv')}
     let h = g * uniforms.groupSize + hh;
     ${headSideInputs(spec)}
     for (var m0 = mStart; m0 < mEnd; m0 += BLOCK_M) {
-      ${streamedBlock(spec, s, tiles, code, `${stagePair(['q', 'dO'], false, 'startQ', 'm0', 'h', 'BLOCK_M', 'min(BLOCK_M, lenQ - m0)', tiles)}
-      loadRowStats(tid, b, h, m0, startQ, lenQ);`)}
+      ${streamedBlock(spec, s, tiles, code, `${stagePair(['q', 'dO'], false, 'startQ', 'm0', 'h', 'BLOCK_M', 'min(BLOCK_M, lenQ - m0)', tiles, ['q', 'dO'], block)}
+      loadRowStats(tid, b, h, m0, startQ, lenQ);`, block)}
       // -- dV += (P∘Z)ᵀ dO, dK += dSᵀ Q --
-      ${code.accumulate('dv', 'pTile', 'dOTile')}
-      ${code.accumulate('dk', 'dsTile', 'qTile')}
+      ${code.accumulateGuarded('dv', 'pTile', 'dOTile')}
+      ${code.accumulateGuarded('dk', 'dsTile', 'qTile')}
     }
   }
   // -- store dK·scale, dV --
   workgroupBarrier();
-  ${code.epilogue(['dk', 'dv'], ['sTile', 'dpTile'], `let key = sg * ${TILE} + r;
+  ${code.throughScratch(['dk', 'dv'], ['sTile', 'dpTile'], `let key = sg * ${TILE} + r;
       if (key < rowsStored && d < uniforms.headDim) {
         let out = ${kBase} + d;
         result[out] = x0 * uniforms.softmaxScale;
         result[uniforms.extraOffset + out] = x1;
-      }`)}`;
+      }`, false)}`;
 }
 
 function dqBody(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode): string {
@@ -245,14 +281,14 @@ ${gradBlockInfo(spec, 'dq')}${dqBlockPrologue(spec)}
   let kEnd = visibleKeyEnd(m0 + rowsQ - 1, lenK - lenQ, lenK);
   let kBegin = (firstVisibleKey(m0, lenK - lenQ) / BLOCK_N) * BLOCK_N;
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    ${streamedBlock(spec, s, tiles, code, stagePair(['k', 'v'], false, 'startK', 'n0', 'hk', 'BLOCK_N', 'min(BLOCK_N, lenK - n0)', tiles))}
+    ${streamedBlock(spec, s, tiles, code, stagePair(['k', 'v'], false, 'startK', 'n0', 'hk', 'BLOCK_N', 'min(BLOCK_N, lenK - n0)', tiles, ['k'], 'n0 + 1'), 'n0 + 1')}
     // -- dQ += dS K --
-    ${code.accumulate('dq', 'dsTile', 'kTile')}
+    ${code.accumulateGuarded('dq', 'dsTile', 'kTile')}
   }
   // -- store dQ·scale (rows with no visible key get 0) --
   workgroupBarrier();
-  ${code.epilogue(['dq'], ['sTile'], `let row = sg * ${TILE} + r;
-      if (row < rowsQ && d < uniforms.headDim) { result[${qBase} + d] = x0 * uniforms.softmaxScale; }`)}
+  ${code.throughScratch(['dq'], ['sTile'], `let row = sg * ${TILE} + r;
+      if (row < rowsQ && d < uniforms.headDim) { result[${qBase} + d] = x0 * uniforms.softmaxScale; }`, false)}
   ${slopePartialStore(spec)}`;
 }
 
@@ -275,6 +311,7 @@ const BLOCK_S : i32 = ${streamedRows(s)};      // rows of the streamed block
 const THREADS : i32 = ${s.threads};
 const PAIRS_PER_LANE : i32 = ${pairsPerLane};  // element pairs of a group's 16 × BLOCK_S grid per lane
 const LOG2E : f32 = 1.4426950408889634;
+${NAN_WGSL}
 
 // The small workgroup variables come first and the matrix tiles last (../tiles/matrix_workgroup.ts).
 ${workgroupDeclarations(workgroup.small)}

@@ -13,6 +13,7 @@
  *                                         scratch for the accumulators in the epilogue (16 × 16)
  *   pTile, dsTile per group, 16 × BLOCK_S P∘Z and dS·capSlope rounded to half: the left operands
  *   lseRow, deltaRow  the streamed (dK/dV) or resident (dQ) rows' lse_i, D_i
+ *   blockFlags        the last streamed block with a non-finite right operand (its products go guarded)
  * Small variables come first, the tiles last (the H200's subgroup-matrix layout constraint,
  * ../tiles/matrix_workgroup.ts).
  */
@@ -53,6 +54,8 @@ export function matrixGradVariables(s: MatrixGradShape, tiles: MatrixTiles): {sm
   return {
     small: [
       workgroupVariable('blockInfo', 'i32', 4, '8', 8),
+      // the id of the last streamed block whose staged right operands hold a NaN or ±Inf (0: none yet)
+      workgroupVariable('blockFlags', 'i32', 4, '1', 1),
       workgroupVariable('lseRow', 'f32', 4, 'BLOCK_M', rows),
       workgroupVariable('deltaRow', 'f32', 4, 'BLOCK_M', rows),
       ...(s.pass === 'dq' ? [workgroupVariable('reduceTile', 'f32', 4, 'THREADS', s.threads)] : []),
