@@ -30,6 +30,8 @@
  * K for dQ) holds a NaN or ±Inf takes a guarded route for its products (through sTile, zero weights
  * skipped), as the forward does for V. The weights are the rounded halves, so a P or dS that underflows
  * half is skipped there too, where the cpu reference multiplies it.
+ * D_i comes from the stats pass, of the rounded dO (DeltaProgram's halfDO). Not yet tuned: the streamed
+ * block is read between barriers (no register prefetch as in the float32 passes), untimed on the H200.
  * Launch geometry: G·32 invocations; workgroups numbered flat, spread over x, y, z.
  * Limits: the shape must fit maxComputeWorkgroupStorageSize (else the float32 passes run it: D ≥ 128 on the
  * portable tiles' 4-byte elements in SwiftShader's 32 KiB); otherwise as the float32 passes.
