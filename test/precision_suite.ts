@@ -91,10 +91,12 @@ const EXACT = {oracleHalf: 'qkvp', atol: 1e-6, rtol: 1e-6} as const;
 /**
  * The arithmetic of each backend's backward under 'float16'. cpu rounds at FlashAttention-2's fp16 points
  * (q, k, v, dO, P for dV, dS for dQ and dK: kernels/cpu/attention_backward_loop.ts) and is held to the
- * oracle with the same points on the whole gradient table. The GPU backwards compute in float32 for now
- * (SPEC lets a backend without matrix units do so) on the float16 forward's O and LSE.
+ * oracle with the same points on the whole gradient table; webgpu's matrix-tile passes
+ * (kernels/webgpu/backward/matrix_grad_program.ts, on the portable tiles here) round at the same points.
+ * webgl's backward computes in float32 (SPEC lets a backend without matrix units do so) on the float16
+ * forward's O and LSE.
  */
-export const BACKWARD_FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'> = {cpu: 'float16', webgpu: 'float32', webgl: 'float32'};
+export const BACKWARD_FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'> = {cpu: 'float16', webgpu: 'float16', webgl: 'float32'};
 
 /**
  * float16 backward vs the float64 oracle with its rounding points: what remains is float32 summation, the
@@ -104,8 +106,31 @@ export const BACKWARD_FLOAT16_ARITHMETIC: Record<string, 'float16'|'float32'> = 
  * dS·|distance| over whole rows: there it reached 4 % of |ref| (4 of 31 seeds past the bound), so dBias and
  * dAlibiSlopes take the relative part against the sum of their terms' magnitudes (sumScale).
  */
-const FLOAT16_GRAD_BOUND = {atol: 2e-3, rtol: 1e-2, oracleHalf: true, sumScale: true};
-const FLOAT16_GRAD_CASES_FULL = [...GRAD_CASES, ...SHARED_GRAD_CASES].map(asFloat16);
+export const FLOAT16_GRAD_BOUND = {atol: 2e-3, rtol: 1e-2, oracleHalf: true, sumScale: true};
+export const FLOAT16_GRAD_CASES_FULL = [...GRAD_CASES, ...SHARED_GRAD_CASES].map(asFloat16);
+/**
+ * webgpu runs its float16 backward (the matrix-tile passes on the portable tiles) on a subset: a case costs
+ * ~20 s of SwiftShader compiling, the whole table ~20 min. Every feature of the passes: D from 8 to 80 and
+ * 256 (past the portable tiles' workgroup memory: the float32 passes, held to the same bound), causal both
+ * ways, GQA, both layouts, varlen, a padded cache (keys past a length get dK = dV = 0), bias, ALiBi with the
+ * LSE's gradient, several key and query blocks, window, softcap, sinks, dropout. The GPU runner
+ * (test/gpu/run_cases.ts) runs the whole table on both matrix paths.
+ */
+const WEBGPU_FLOAT16_GRAD_NAMES = [
+  'grad: plain', 'grad: causal Sq > Sk (empty rows)', 'grad: causal Sq < Sk, GQA 4:1', 'grad: D=80 bhsd',
+  'grad: varlen with an empty sequence', 'grad: full bias', 'grad: through the LSE output too',
+  'grad: window [90, 40] over several key blocks, softcap, sinks, through the LSE', 'D=256 causal',
+  'padded KV cache: causal bhsd with a window, Sq > a length', 'dropout with causal GQA, window, softcap and sinks, a negative seed',
+];
+
+function float16GradCasesFor(backend: string): AttentionCase[] {
+  if (backend !== 'webgpu') return FLOAT16_GRAD_CASES_FULL;
+  return WEBGPU_FLOAT16_GRAD_NAMES.map(name => {
+    const c = FLOAT16_GRAD_CASES_FULL.find(x => x.name === `float16: ${name}`);
+    if (c == null) throw new Error(`precision_suite: no gradient case named "${name}"`);
+    return c;
+  });
+}
 /**
  * A float32 backward of a float16 forward: float32 attention's gradients (the float64 oracle on the float32
  * inputs) up to that forward's half rounding, ~1e-3 relative in P (through the LSE) and in O (through
@@ -227,8 +252,9 @@ export function definePrecisionTests(backend: string, seed: string): void {
     });
 
     if (tf.getKernel('FlashAttentionGrad', backend) != null && BACKWARD_FLOAT16_ARITHMETIC[backend] === 'float16') {
-      describe('float16 gradients vs the oracle with the float16 backward\'s rounding points: the whole gradient table', () => {
-        for (const c of FLOAT16_GRAD_CASES_FULL) it(c.name, async () => void await runGradCase(c, seed, FLOAT16_GRAD_BOUND));
+      defineNonFiniteGradTests(backend);
+      describe(`float16 gradients vs the oracle with the float16 backward\'s rounding points: ${backend === 'webgpu' ? 'a subset of the gradient table (the matrix-tile passes, portable tiles)' : 'the whole gradient table'}`, () => {
+        for (const c of float16GradCasesFor(backend)) it(c.name, async () => void await runGradCase(c, seed, FLOAT16_GRAD_BOUND));
       });
     } else if (tf.getKernel('FlashAttentionGrad', backend) != null) {
       describe('gradients of a float16 forward (this backend\'s backward computes in float32)', () => {
@@ -236,7 +262,58 @@ export function definePrecisionTests(backend: string, seed: string): void {
       });
     }
 
+    // The rounding points one by one: the cpu (the reference) and webgpu's matrix passes (portable tiles).
+    if (backend === 'webgpu' && tf.getKernel('FlashAttentionGrad', backend) != null) defineFloat16BackwardReferenceTests(seed);
     if (backend === 'cpu') defineCpuReferenceTests(seed);
+  });
+}
+
+/**
+ * A NaN reaches the gradients of the pairs that see it and no others: a P or dS of 0 (a masked pair) takes
+ * no part, not even as 0·NaN (the cpu reference; the matrix passes take a guarded route for such blocks).
+ * Causal, Sq = Sk = 20 (past one block of every pass), head 0 of two: row 0 sees only key 0, key 19 only
+ * row 19. WGSL leaves arithmetic on NaN indeterminate (kernels/webgpu/nan_wgsl.ts: SwiftShader's exp2(NaN)
+ * is finite, and both webgpu backwards then lose NaNs the reference keeps), so on webgpu only the gradients
+ * that must stay numbers are checked; the cpu is held to the whole pattern.
+ */
+function defineNonFiniteGradTests(backend: string): void {
+  const strict = backend === 'cpu';
+  const [S, H, D] = [20, 2, 16];
+  const at = (row: number, head: number, d: number) => (row * H + head) * D + d;
+  const where = (nan: (row: number, head: number) => boolean) => (i: number) => nan(Math.floor(i / (H * D)), Math.floor(i / D) % H);
+  const run = async (poison: 'dO'|'k') => {
+    const rng = makeRng(`non-finite gradients: ${poison}`);
+    const data = () => Float32Array.from({length: S * H * D}, () => rng.normal());
+    const [q, k, v, dOut] = [data(), data(), data(), data()];
+    (poison === 'dO' ? dOut : k)[at(poison === 'dO' ? 0 : S - 1, 0, 3)] = NaN;
+    const t = [q, k, v, dOut].map(x => tf.tensor(x, [1, S, H, D]));
+    try {
+      const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        flashAttention(a, b, c, {causal: true, precision: 'float16'}) as tf.Tensor)(t.slice(0, 3), t[3]);
+      const got = await Promise.all(grads.map(g => g.data()));
+      tf.dispose(grads);
+      return got;
+    } finally {
+      tf.dispose(t);
+    }
+  };
+  const expectNaNs = (name: string, x: ArrayLike<number>, nan: (i: number) => boolean) => {
+    for (let i = 0; i < x.length; i++) {
+      if (Number.isNaN(x[i]) ? !nan(i) : nan(i) && strict) throw new Error(`${name}[${i}] is ${x[i]}, expected ${nan(i) ? 'NaN' : 'a number'}`);
+    }
+  };
+  it('a NaN in dO[0, 3] (row 0): NaN in dq of row 0, dk of key 0 and dv[0, 3] only', async () => {
+    const [dq, dk, dv] = await run('dO');
+    const first = where((row, head) => row === 0 && head === 0);
+    expectNaNs('dq', dq, first);
+    expectNaNs('dk', dk, first);
+    expectNaNs('dv', dv, i => i === at(0, 0, 3));
+  });
+  it('a NaN in k of the last key: row 19 (the only one that sees it) is NaN and poisons dk, dv of its head; dq of the other rows stays a number', async () => {
+    const [dq, dk, dv] = await run('k');
+    expectNaNs('dq', dq, where((row, head) => row === S - 1 && head === 0));
+    expectNaNs('dk', dk, where((_, head) => head === 0));
+    expectNaNs('dv', dv, where((_, head) => head === 0));
   });
 }
 

@@ -15,7 +15,7 @@ import {runGradCase, GRAD_CASES, SHARED_GRAD_CASES} from '../grad_suite';
 import {runCase} from '../harness';
 import {FORCED_SPLITS, WEBGPU_CASES, WEBGPU_LARGE_CASES} from '../webgpu_cases';
 import {flashAttentionCapabilities, registerWebGPUBackend, WEBGPU_MATRIX_FLAG, WEBGPU_SPLITS_FLAG} from '../../src/index';
-import {FLOAT16_CASES} from '../precision_suite';
+import {FLOAT16_CASES, FLOAT16_GRAD_BOUND, FLOAT16_GRAD_CASES_FULL} from '../precision_suite';
 import {randomCase} from '../property';
 import {makeRng, runSeed} from '../rng';
 
@@ -63,8 +63,25 @@ async function runTable(all: typeof table, label: string): Promise<void> {
   tf.env().set(WEBGPU_SPLITS_FLAG, 0);
 }
 
-// FA_GPU_PARTS=matrix runs only the subgroup-matrix part (short device sessions).
-const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix';
+/** The float16 gradient table (the backward on matrix tiles) against the oracle with its rounding points. */
+async function runFloat16GradTable(label: string): Promise<void> {
+  if (tf.getKernel('FlashAttentionGrad', 'webgpu') == null) return;
+  for (const c of picked(FLOAT16_GRAD_CASES_FULL)) {
+    try {
+      await runGradCase(c, seed, FLOAT16_GRAD_BOUND);
+      passed++;
+      console.log(`  ok   ${c.name} [${label}]`);
+    } catch (e) {
+      failed++;
+      console.log(`  FAIL [${label}] ${(e as Error).message}`);
+    }
+  }
+}
+
+// FA_GPU_PARTS=matrix runs only the subgroup-matrix part, FA_GPU_PARTS=float16-grad only the float16
+// gradient table on both matrix paths (short device sessions).
+const onlyMatrix = process.env.FA_GPU_PARTS === 'matrix' || process.env.FA_GPU_PARTS === 'float16-grad';
+const forwardTables = process.env.FA_GPU_PARTS !== 'float16-grad';
 if (!onlyMatrix) {
   await runTable(table, '');
   // precision 'float16' on the portable matrix tiles (the kernel logic of the matrix path on a real, parallel
@@ -72,10 +89,15 @@ if (!onlyMatrix) {
   tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
   await runTable(FLOAT16_CASES, 'portable tiles');
 }
+if (!onlyMatrix || !forwardTables) {
+  tf.env().set(WEBGPU_MATRIX_FLAG, 'portable');
+  await runFloat16GradTable('portable tiles');
+}
 // The float16 table on the subgroup-matrix tiles (the tensor cores), where the device has them, counted like the rest.
 if (flashAttentionCapabilities().matrixUnits) {
   tf.env().set(WEBGPU_MATRIX_FLAG, 'subgroup-matrix');
-  await runTable(FLOAT16_CASES, 'subgroup matrices');
+  if (forwardTables) await runTable(FLOAT16_CASES, 'subgroup matrices');
+  await runFloat16GradTable('subgroup matrices');
 }
 tf.env().set(WEBGPU_MATRIX_FLAG, 'auto');
 if (!onlyMatrix && tf.getKernel('FlashAttentionGrad', 'webgpu') != null) {

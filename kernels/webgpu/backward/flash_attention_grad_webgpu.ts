@@ -4,6 +4,8 @@
  *   1. DeltaProgram        one buffer [lse | D = rowsum(dO ∘ O) − dLse | ALiBi slopes] (the "stats")
  *   2. dK/dV pass          one buffer [dK | dV], split by two CopyRangePrograms
  *   3. dQ pass             dQ (followed, with ALiBi, by per-query-block partial sums of dSlope)
+ *      (2 and 3: MatrixGradProgram, the float16 passes on matrix tiles, for a float16 call where
+ *      matrixTilesFor gives tiles and they fit the device's workgroup memory; else FlashAttentionGradProgram)
  *   4. BiasGradProgram + PartialSumProgram    dBias (only with a bias)
  *   5. PartialSumProgram   dAlibiSlopes from the dQ pass's partials (only with ALiBi)
  * Nothing of size Sq × Sk is allocated (dBias has the bias's own size). Every intermediate is disposed, so
@@ -17,7 +19,12 @@ import {CopyRangeProgram, copyRangeUniforms} from '../copy_range_program';
 import {uniformData} from '../uniforms';
 import {checkBindingSize, flatView, reshapedInfo} from '../webgpu_tensors';
 import {FlashAttentionGradProgram, gradInputNames} from './grad_program';
-import {chooseGradTiles} from './grad_tiles';
+import {chooseGradTiles, GradPass} from './grad_tiles';
+import {MatrixGradProgram} from './matrix_grad_program';
+import {chooseMatrixGradShape, residentRows} from './matrix_grad_shape';
+import {deviceFeatures} from '../device_features';
+import {runEnabledProgram} from '../own_pipeline';
+import {matrixTilesFor} from '../tiles/arithmetic';
 import {biasGradUniforms, deltaUniforms, gradUniforms, partialSumUniforms, statsLayout} from './grad_uniforms';
 import {BiasGradProgram, DeltaProgram, PartialSumProgram} from './small_programs';
 
@@ -66,7 +73,9 @@ export function flashAttentionGradWebgpu(args: {
     const ins = [named.output, named.dOutput, named.lse];
     if (hasDLse) ins.push(named.dLse);
     if (hasSlopes) ins.push(named.alibiSlopes);
-    stats = temp(run(new DeltaProgram(spec, hasDLse, hasSlopes, threads, layout.size, maxDim), ins, uniformData(deltaUniforms(spec))));
+    // D_i of the rounded dO where the main passes round it (the matrix tiles).
+    const halfDO = matrixTilesFor(spec, deviceFeatures(backend.device)) != null;
+    stats = temp(run(new DeltaProgram(spec, hasDLse, hasSlopes, threads, layout.size, maxDim, halfDO), ins, uniformData(deltaUniforms(spec))));
   } else {
     stats = temp(empty([1]));
   }
@@ -76,13 +85,29 @@ export function flashAttentionGradWebgpu(args: {
     return named[name];
   });
 
+  // The two main passes: on matrix tiles for a float16 call where the device and the flag say so and the
+  // tiles fit, else the float32 programs.
+  const mainPass = (pass: GradPass): {blocks: number, run: (outputSize: number, extraOffset: number) => TensorInfo} => {
+    // Tiles of their own per program (the portable tiles collect the helpers its shader uses).
+    const matrixTiles = matrixTilesFor(spec, deviceFeatures(backend.device));
+    const rows = pass === 'dkdv' ? spec.seqlenK : spec.seqlenQ;
+    const heads = pass === 'dkdv' ? spec.numHeadsK : spec.numHeadsQ;
+    const shape = matrixTiles != null ? chooseMatrixGradShape(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, matrixTiles) : null;
+    const tiles = shape == null ? chooseGradTiles(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, pass === 'dkdv' && spec.causal) : null;
+    const blocks = Math.ceil(rows / (shape != null ? residentRows(shape) : pass === 'dkdv' ? tiles!.blockN : tiles!.blockM));
+    const workgroups = blocks * heads * spec.batch;
+    return {blocks, run: (outputSize, extraOffset) => {
+      const uniforms = uniformData(gradUniforms(spec, blocks, extraOffset));
+      return shape != null ?
+          runEnabledProgram(backend, new MatrixGradProgram(spec, shape, matrixTiles!, outputSize, workgroups, maxDim), mainInputs, uniforms) :
+          run(new FlashAttentionGradProgram(spec, tiles!, outputSize, workgroups, maxDim), mainInputs, uniforms);
+    }};
+  };
+
   // -- 2. dK, dV --
   let dk: TensorInfo, dv: TensorInfo;
   if (kSize > 0) {
-    const tiles = chooseGradTiles('dkdv', spec.headDim, limits.maxComputeWorkgroupStorageSize, spec.causal);
-    const blocks = Math.ceil(spec.seqlenK / tiles.blockN);
-    const program = new FlashAttentionGradProgram(spec, tiles, 2 * kSize, blocks * spec.numHeadsK * spec.batch, maxDim);
-    const both = temp(run(program, mainInputs, uniformData(gradUniforms(spec, blocks, kSize))));
+    const both = temp(mainPass('dkdv').run(2 * kSize, kSize));
     const copy = (offset: number) => reshapedInfo(
         run(new CopyRangeProgram(kSize), [both], uniformData(copyRangeUniforms(offset))), inputs.k.shape);
     dk = copy(0);
@@ -97,13 +122,11 @@ export function flashAttentionGradWebgpu(args: {
   let dq: TensorInfo;
   let slopePartials: TensorInfo|null = null, queryBlocks = 0;
   if (qSize > 0) {
-    const tiles = chooseGradTiles('dq', spec.headDim, limits.maxComputeWorkgroupStorageSize);
-    queryBlocks = Math.ceil(spec.seqlenQ / tiles.blockM);
+    const pass = mainPass('dq');
+    queryBlocks = pass.blocks;
     const partials = hasAlibi ? spec.batch * spec.numHeadsQ * queryBlocks : 0;
     checkBindingSize(backend, NAME, 'dQ', qSize + partials);
-    const workgroups = queryBlocks * spec.numHeadsQ * spec.batch;
-    const program = new FlashAttentionGradProgram(spec, tiles, qSize + partials, workgroups, maxDim);
-    const out = run(program, mainInputs, uniformData(gradUniforms(spec, queryBlocks, qSize)));
+    const out = pass.run(qSize + partials, qSize);
     if (hasAlibi) {
       slopePartials = temp(out);
       dq = reshapedInfo(run(new CopyRangeProgram(qSize), [out], uniformData(copyRangeUniforms(0))), inputs.q.shape);

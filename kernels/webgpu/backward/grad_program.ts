@@ -32,7 +32,7 @@ import {spreadDispatch} from '../dispatch';
 import {FlatProgram} from '../flat_program';
 import {stageBlock, storeBlock} from '../staging';
 import {unrollLoops} from '../unroll';
-import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradTiles, gradTileKey} from './grad_tiles';
+import {GRAD_ROW_PAD_VEC4, GRAD_THREADS, GradPass, GradTiles, gradTileKey} from './grad_tiles';
 import {gradUniforms} from './grad_uniforms';
 
 /** Tensor inputs of the main passes, in binding order. */
@@ -89,7 +89,28 @@ fn isVisible(i : i32, j : i32, lenK : i32) -> bool {
 }
 fn capSlope(dotQK : f32) -> f32 {
   ${cap ? 'let t = tanhOf(dotQK * uniforms.scaleLog2 / uniforms.softcapLog2); return 1.0 - t * t;' : 'return 1.0;'}
+}
+// The recompute of one element (i, j) of head h from its two dots, S = q·k and dP = dO·v: (P∘Z, what dV
+// takes; dS = P∘(Z∘dP − D_i), before the cap's slope). A masked key has P = dS = 0.
+fn gradElement(dotQK : f32, dotDOV : f32, i : i32, j : i32, lse2 : f32, di : f32, lenK : i32, b : i32, h : i32) -> vec2<f32> {
+  var p = 0.0;
+  if (lse2 != -uniforms.INFINITY && isVisible(i, j, lenK)) { p = exp2(scoreLog2(dotQK, i, j) - lse2); }
+  ${spec.dropoutRate > 0 ? `// dropout: P V took P ∘ Z, so dV does, and dP = Z ∘ (dO Vᵀ)
+  let z = dropoutScale(b, h, i, j);
+  return vec2<f32>(p * z, select(0.0, p * (z * dotDOV - di), p != 0.0));` :
+      'return vec2<f32>(p, select(0.0, p * (dotDOV - di), p != 0.0));'}
 }`;
+}
+
+/**
+ * After gradElement: the ALiBi slope's partial from the unrounded dS (the dQ pass sums it in `slopeAcc`),
+ * then dS through the cap (1 − tanh²), what dQ and dK take.
+ */
+export function dsForProducts(spec: FlashAttentionSpec, ds: string, slopePartial: boolean): string {
+  return [
+    slopePartial && spec.alibi !== 'none' ? `slopeAcc -= ${ds} * f32(abs(i + diagonal - j));` : '',
+    spec.softcap > 0 ? `${ds} *= capSlope(dotQK);` : '',
+  ].filter(x => x !== '').join('\n        ');
 }
 
 /** Operand accessors: workgroup tile or straight from the storage buffer (rows past the sequence read 0). */
@@ -180,6 +201,95 @@ function storeRowStats(): string {
 }
 
 /**
+ * The workgroup's block of a main pass, read by every invocation from one workgroupUniformLoad (control
+ * flow then depends only on uniform values): b, the head (g: kv head for 'dkdv'; h: query head for 'dq'),
+ * the block (n0: first key of the dK/dV block; mb, m0: index and first row of the dQ block, the last block
+ * first), the sequence's startQ, lenQ, startK, lenK, and info[7] = 0 for a workgroup past the grid.
+ */
+export function gradBlockInfo(spec: FlashAttentionSpec, pass: GradPass): string {
+  const seqBounds = spec.varlen ? `
+    startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
+    startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` :
+      spec.cacheSeqlens ? `
+    lenK = ${cacheLength('cacheSeqlens[b]')};` : '';
+  const dkdv = pass === 'dkdv';
+  const heads = dkdv ? 'uniforms.numHeadsK' : 'uniforms.numHeadsQ';
+  return `
+  let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
+  if (tid == 0) {
+    var inf = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
+    if (flat < uniforms.blocks * ${heads} * uniforms.batch) {
+      let block = ${dkdv ? 'flat % uniforms.blocks' : 'uniforms.blocks - 1 - flat % uniforms.blocks'};
+      let bh = flat / uniforms.blocks;
+      let b = bh / ${heads};
+      var startQ = 0; var lenQ = uniforms.seqlenQ;
+      var startK = 0; var lenK = uniforms.seqlenK;${seqBounds.replace(/\n/g, '\n  ')}
+      inf = array<i32, 8>(b, bh % ${heads}, ${dkdv ? 'block * BLOCK_N' : 'block'}, startQ, lenQ, startK, lenK, 1);
+    }
+    blockInfo = inf;
+  }
+  let info = workgroupUniformLoad(&blockInfo);
+  ${dkdv ? 'let b = info[0]; let g = info[1]; let n0 = info[2];' : 'let b = info[0]; let h = info[1]; let mb = info[2]; let m0 = mb * BLOCK_M;'}
+  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];`;
+}
+
+/** Head h's bias row base and ALiBi slope (log2 units), which scoreLog2 reads. */
+export function headSideInputs(spec: FlashAttentionSpec): string {
+  return [
+    spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : '',
+    spec.alibi !== 'none' ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : '',
+  ].filter(x => x !== '').join('\n  ');
+}
+
+/**
+ * The dQ pass after gradBlockInfo: a block past the sequence writes its ALiBi partial 0 and returns; then
+ * the sequence's diagonal, the kv head hk, head h's side inputs, and the block's slope partial `slopeAcc`.
+ */
+export function dqBlockPrologue(spec: FlashAttentionSpec): string {
+  return `
+  let partialAt = uniforms.extraOffset + (b * uniforms.numHeadsQ + h) * uniforms.blocks + mb;
+  if (info[7] == 0 || m0 >= lenQ) {
+    ${spec.alibi !== 'none' ? 'if (info[7] != 0 && tid == 0) { result[partialAt] = 0.0; }' : ''}
+    return;
+  }
+  diagonal = lenK - lenQ;
+  let hk = h / uniforms.groupSize;
+  ${headSideInputs(spec)}
+  var slopeAcc = 0.0;`;
+}
+
+/** ALiBi: the dQ block's partial sum of −dS·|i + diagonal − j| over its invocations (reduceTile) → output[partialAt]. */
+export function slopePartialStore(spec: FlashAttentionSpec): string {
+  return spec.alibi === 'none' ? '' : `
+  workgroupBarrier();
+  reduceTile[tid] = slopeAcc;
+  workgroupBarrier();
+  if (tid == 0) {
+    var total = 0.0;
+    for (var x = 0; x < THREADS; x++) { total += reduceTile[x]; }
+    result[partialAt] = total;
+  }`;
+}
+
+/** lse_i (log2 units) and D_i of rows [m0, m0 + BLOCK_M) of head h into lseRow, deltaRow (-inf, 0 past lenQ). */
+export function rowStatsLoader(): string {
+  return `
+fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32) {
+  for (var r = tid; r < BLOCK_M; r += THREADS) {
+    var l = -uniforms.INFINITY;
+    var dd = 0.0;
+    if (m0 + r < lenQ) {
+      let at = (startQ + m0 + r) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
+      l = stats[at] * LOG2E;
+      dd = stats[uniforms.deltaOffset + at];
+    }
+    lseRow[r] = l;
+    deltaRow[r] = dd;
+  }
+}`;
+}
+
+/**
  * Writes this thread's accumulator rows (ta + 16·a, those below 'count'; keys for dK/dV, query rows for dQ)
  * to the output: vec4 columns td + 8·c clipped to the head size, one output per accumulator at 'offset'
  * plus the row's 'base' (WGSL in terms of 'row'); dK and dQ are scaled by softmaxScale (the chain rule through S).
@@ -212,11 +322,6 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
   const streamed: StreamedPair = dkdv ?
       {names: ['q', 'dO'], tensors: ['q', 'dOutput'], strides: ['qStrideS', 'oStrideS']} :
       {names: ['k', 'v'], tensors: ['k', 'v'], strides: ['kStrideS', 'vStrideS']};
-  const seqBounds = spec.varlen ? `
-    startQ = cuSeqlensQ[b]; lenQ = cuSeqlensQ[b + 1] - startQ;
-    startK = cuSeqlensK[b]; lenK = cuSeqlensK[b + 1] - startK;` :
-      spec.cacheSeqlens ? `
-    lenK = ${cacheLength('cacheSeqlens[b]')};` : '';
 
   // -- phase 1, shared by both passes: S, dP register tiles, then P and dS --
   const recompute = `
@@ -239,17 +344,11 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
       let di = deltaRow[row];
       for (var c = 0; c < RNS; c++) {
         let j = n0 + sn + 16 * c;
-        let visible = lse2 != -uniforms.INFINITY && isVisible(i, j, lenK);
-        var p = 0.0;
-        if (visible) { p = exp2(scoreLog2(s[a][c], i, j) - lse2); }
         let dotQK = s[a][c];
-        ${spec.dropoutRate > 0 ? `// dropout: P V took P ∘ Z, so dV does, and dP = Z ∘ (dO Vᵀ)
-        let z = dropoutScale(b, h, i, j);
-        s[a][c] = p * z;
-        dp[a][c] = select(0.0, p * (z * dp[a][c] - di), p != 0.0);` : `s[a][c] = p;
-        dp[a][c] = select(0.0, p * (dp[a][c] - di), p != 0.0);`}
-        ${!dkdv && hasAlibi ? 'slopeAcc -= dp[a][c] * f32(abs(i + diagonal - j));' : ''}
-        ${spec.softcap > 0 ? 'dp[a][c] *= capSlope(dotQK);  // dS through the cap, for dQ and dK' : ''}
+        let e = gradElement(dotQK, dp[a][c], i, j, lse2, di, lenK, b, h);
+        s[a][c] = e.x;
+        dp[a][c] = e.y;
+        ${dsForProducts(spec, 'dp[a][c]', !dkdv)}
       }
     }`;
   const storeTile = (what: string) => `
@@ -269,20 +368,6 @@ export function gradShader(spec: FlashAttentionSpec, t: GradTiles): string {
       }
     }`;
 
-  const rowStats = `
-fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32) {
-  for (var r = tid; r < BLOCK_M; r += THREADS) {
-    var l = -uniforms.INFINITY;
-    var dd = 0.0;
-    if (m0 + r < lenQ) {
-      let at = (startQ + m0 + r) * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
-      l = stats[at] * LOG2E;
-      dd = stats[uniforms.deltaOffset + at];
-    }
-    lseRow[r] = l;
-    deltaRow[r] = dd;
-  }
-}`;
 
   const stageNext = dkdv ? (streamedShared ? stageStreamed(streamed, [
     '(startQ + stageM) * uniforms.qStrideS + b * uniforms.qStrideB + stageH * uniforms.qStrideH',
@@ -295,22 +380,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
 
   const body = dkdv ? `
   // -- dK/dV pass: (b, g, key block) --
-  let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
-  if (tid == 0) {
-    var inf = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
-    if (flat < uniforms.blocks * uniforms.numHeadsK * uniforms.batch) {
-      let nb = flat % uniforms.blocks;
-      let bg = flat / uniforms.blocks;
-      let b = bg / uniforms.numHeadsK;
-      var startQ = 0; var lenQ = uniforms.seqlenQ;
-      var startK = 0; var lenK = uniforms.seqlenK;${seqBounds.replace(/\n/g, '\n  ')}
-      inf = array<i32, 8>(b, bg % uniforms.numHeadsK, nb * BLOCK_N, startQ, lenQ, startK, lenK, 1);
-    }
-    blockInfo = inf;
-  }
-  let info = workgroupUniformLoad(&blockInfo);
-  let b = info[0]; let g = info[1]; let n0 = info[2];
-  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
+${gradBlockInfo(spec, 'dkdv')}
   // A padded KV cache's keys past the valid length still get their dK = dV = 0 written (no query sees
   // them); elsewhere a block past lenK belongs to no sequence.
   if (info[7] == 0 || (n0 >= lenK && ${!spec.cacheSeqlens})) { return; }
@@ -336,8 +406,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   }
   for (var hh = 0; hh < uniforms.groupSize; hh++) {
     let h = g * uniforms.groupSize + hh;
-    ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
-    ${hasAlibi ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : ''}
+    ${headSideInputs(spec)}
     for (var m0 = mStart; m0 < mEnd; m0 += BLOCK_M) {
       qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
       dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
@@ -366,32 +435,8 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   // -- store dK, dV --${storeAccumulators('rowsStored', '(startK + n0 + row) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH',
       [{acc: 'dk', scaled: true, offset: ''}, {acc: 'dv', scaled: false, offset: 'uniforms.extraOffset + '}])}` : `
   // -- dQ pass: (b, h, query block), the last block first --
-  let flat = i32(workgroupId.x + numWorkgroups.x * (workgroupId.y + numWorkgroups.y * workgroupId.z));
-  if (tid == 0) {
-    var inf = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
-    if (flat < uniforms.blocks * uniforms.numHeadsQ * uniforms.batch) {
-      let mb = uniforms.blocks - 1 - flat % uniforms.blocks;
-      let bh = flat / uniforms.blocks;
-      let b = bh / uniforms.numHeadsQ;
-      var startQ = 0; var lenQ = uniforms.seqlenQ;
-      var startK = 0; var lenK = uniforms.seqlenK;${seqBounds.replace(/\n/g, '\n  ')}
-      inf = array<i32, 8>(b, bh % uniforms.numHeadsQ, mb, startQ, lenQ, startK, lenK, 1);
-    }
-    blockInfo = inf;
-  }
-  let info = workgroupUniformLoad(&blockInfo);
-  let b = info[0]; let h = info[1]; let mb = info[2]; let m0 = mb * BLOCK_M;
-  let startQ = info[3]; let lenQ = info[4]; let startK = info[5]; let lenK = info[6];
-  let partialAt = uniforms.extraOffset + (b * uniforms.numHeadsQ + h) * uniforms.blocks + mb;
-  if (info[7] == 0 || m0 >= lenQ) {
-    ${hasAlibi ? 'if (info[7] != 0 && tid == 0) { result[partialAt] = 0.0; }' : ''}
-    return;
-  }
-  diagonal = lenK - lenQ;
-  let hk = h / uniforms.groupSize;
-  ${spec.bias === 'matrix' ? 'biasBase = b * uniforms.biasStrideB + h * uniforms.biasStrideH;' : ''}
-  ${hasAlibi ? 'slopeLog2 = LOG2E * stats[uniforms.slopesOffset + b * uniforms.alibiBatchStride + h];' : ''}
-  var slopeAcc = 0.0;
+${gradBlockInfo(spec, 'dq')}
+${dqBlockPrologue(spec)}
   qBase = (startQ + m0) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH;
   dOBase = (startQ + m0) * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
   rowsQ = min(BLOCK_M, lenQ - m0);
@@ -433,16 +478,7 @@ fn loadRowStats(tid : i32, b : i32, h : i32, m0 : i32, startQ : i32, lenQ : i32)
   }
   // -- store dQ (rows with no visible key get 0) --${storeAccumulators('rowsQ', '(startQ + m0 + row) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH',
       [{acc: 'dq', scaled: true, offset: ''}])}
-  ${hasAlibi ? `
-  // -- ALiBi: the block's partial sum --
-  workgroupBarrier();
-  reduceTile[tid] = slopeAcc;
-  workgroupBarrier();
-  if (tid == 0) {
-    var total = 0.0;
-    for (var x = 0; x < THREADS; x++) { total += reduceTile[x]; }
-    result[partialAt] = total;
-  }` : ''}`;
+  ${slopePartialStore(spec)}`;
 
   // Per-thread register counts of the staged block, derived from the tiles (and used to unroll the u loops).
   const streamBlock = dkdv ? t.blockM : t.blockN;
@@ -498,7 +534,7 @@ ${operand('k', 'k', 'kStrideS', kShared, 'rowsK')}
 ${operand('v', 'v', 'vStrideS', kShared, 'rowsK')}
 ${dkdv ? tileLoader(['k', 'v'], ['k', 'v'], ['kStrideS', 'vStrideS'], 'BLOCK_N', kShared, 'rowsK') :
         tileLoader(['q', 'dO'], ['q', 'dOutput'], ['qStrideS', 'oStrideS'], 'BLOCK_M', qShared, 'rowsQ')}
-${dkdv ? '' : rowStats}
+${dkdv ? '' : rowStatsLoader()}
 
 fn main(index : i32) {
   let tid = i32(localIndex);

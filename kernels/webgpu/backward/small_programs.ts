@@ -15,26 +15,30 @@ import {FlashAttentionSpec, kernelKey} from '../../../src/spec';
 import {spreadDispatch} from '../dispatch';
 import {cacheLength} from '../forward_snippets';
 import {FlatProgram} from '../flat_program';
+import {ROUND_TO_HALF_WGSL} from '../tiles/portable_tiles';
 import {gradRowLoader, gradScoreSnippet} from './grad_program';
 import {biasGradUniforms, deltaUniforms, partialSumUniforms} from './grad_uniforms';
 
 const WORKGROUP = 64;
 
 export class DeltaProgram extends FlatProgram {
-  /** Inputs: output, dOutput, lse, then dLse and alibiSlopes when present. */
+  /**
+   * Inputs: output, dOutput, lse, then dLse and alibiSlopes when present. `halfDO`: D_i takes dO rounded to
+   * half, as the float16 backward's products do (the matrix passes; kernels/cpu/attention_backward_loop.ts).
+   */
   constructor(
       spec: FlashAttentionSpec, private readonly hasDLse: boolean, private readonly hasSlopes: boolean, threads: number,
-      size: number, maxPerDimension: number) {
+      size: number, maxPerDimension: number, private readonly halfDO = false) {
     super({
       variableNames: ['output', 'dOutput', 'lse', ...(hasDLse ? ['dLse'] : []), ...(hasSlopes ? ['alibiSlopes'] : [])],
-      outputSize: size, shaderKey: `flashAttentionGradStats|${hasDLse}|${hasSlopes}`,
+      outputSize: size, shaderKey: `flashAttentionGradStats|${hasDLse}|${hasSlopes}|${halfDO}`,
       dispatch: spreadDispatch(Math.ceil(threads / WORKGROUP), maxPerDimension, 'FlashAttentionGrad'),
       workgroupSize: WORKGROUP, uniforms: deltaUniforms(spec),
     });
   }
 
   getUserCode(): string {
-    return `
+    return `${this.halfDO ? ROUND_TO_HALF_WGSL : ''}
 fn main(index : i32) {
   if (index >= uniforms.threads) { return; }
   ${this.hasSlopes ? 'if (index < uniforms.slopesSize) { result[uniforms.slopesOffset + index] = alibiSlopes[index]; }' : ''}
@@ -45,7 +49,7 @@ fn main(index : i32) {
   let o = s * uniforms.oStrideS + b * uniforms.oStrideB + h * uniforms.oStrideH;
   let at = s * uniforms.lseStrideS + b * uniforms.lseStrideB + h * uniforms.lseStrideH;
   var acc = 0.0;
-  for (var d = 0; d < uniforms.headDim; d++) { acc += dOutput[o + d] * output[o + d]; }
+  for (var d = 0; d < uniforms.headDim; d++) { acc += ${this.halfDO ? 'roundToHalf(dOutput[o + d])' : 'dOutput[o + d]'} * output[o + d]; }
   ${this.hasDLse ? 'acc -= dLse[at];' : ''}
   result[at] = lse[at];
   result[uniforms.deltaOffset + at] = acc;

@@ -1,0 +1,99 @@
+/**
+ * The block shape of the float16 backward on matrix tiles (matrix_grad_program.ts), and its workgroup
+ * memory as one list that declares and counts it (workgroup_memory.ts).
+ *
+ * A workgroup is `groups` tile groups of GROUP_SIZE invocations. The pass's resident block (the dK/dV
+ * pass's keys, the dQ pass's query rows) has 16 rows per group: BLOCK_R = 16·groups; the streamed block
+ * (query rows for dK/dV, keys for dQ) has BLOCK_S = 16·streamTiles rows, shared by the groups.
+ *
+ * Workgroup memory (tile elements: f16 on the matrix units, f32 in the portable twin; RS = D_PAD + ROW_PAD):
+ *   resident pair per group, 16 × RS      kTile, vTile (dK/dV) or qTile, dOTile (dQ), as halves
+ *   streamed pair BLOCK_S × RS            qTile, dOTile (dK/dV) or kTile, vTile (dQ), as halves
+ *   sTile, dpTile per group, 16 × BLOCK_S f32: S and dP of the group's rows (Sᵀ, dPᵀ in the dK/dV pass);
+ *                                         scratch for the accumulators in the epilogue (16 × 16)
+ *   pTile, dsTile per group, 16 × BLOCK_S P∘Z and dS·capSlope rounded to half: the left operands
+ *   lseRow, deltaRow  the streamed (dK/dV) or resident (dQ) rows' lse_i, D_i
+ *   blockFlags        the last streamed block with a non-finite right operand (its products go guarded)
+ * Small variables come first, the tiles last (the H200's subgroup-matrix layout constraint,
+ * ../tiles/matrix_workgroup.ts).
+ */
+import type {WorkgroupVariable} from '../workgroup_memory';
+import {workgroupBytesOf, workgroupVariable} from '../workgroup_memory';
+import {GROUP_SIZE, MatrixTiles, TILE} from '../tiles/matrix_tiles';
+import type {GradPass} from './grad_tiles';
+
+export interface MatrixGradShape {
+  pass: GradPass;
+  groups: number;
+  /** Tiles of the streamed block (BLOCK_S = 16 · streamTiles). */
+  streamTiles: number;
+  /** Head size padded to a multiple of 16 (zeros past D live only in workgroup memory). */
+  dPad: number;
+  /** Row stride of the operand tiles, in elements. */
+  rowStride: number;
+  threads: number;
+}
+
+/** Elements of padding per operand tile row (16 bytes of f16) against bank conflicts, as the forward. */
+const ROW_PAD = 8;
+
+export const residentRows = (s: MatrixGradShape) => TILE * s.groups;
+export const streamedRows = (s: MatrixGradShape) => TILE * s.streamTiles;
+/** BLOCK_M × BLOCK_N of the pass: query rows × keys. */
+export const blockM = (s: MatrixGradShape) => (s.pass === 'dkdv' ? streamedRows(s) : residentRows(s));
+export const blockN = (s: MatrixGradShape) => (s.pass === 'dkdv' ? residentRows(s) : streamedRows(s));
+
+/** The operand pairs by tile name: the resident one is per group. */
+export const residentPair = (s: MatrixGradShape) => (s.pass === 'dkdv' ? ['k', 'v'] : ['q', 'dO']);
+export const streamedPair = (s: MatrixGradShape) => (s.pass === 'dkdv' ? ['q', 'dO'] : ['k', 'v']);
+
+export function matrixGradVariables(s: MatrixGradShape, tiles: MatrixTiles): {small: WorkgroupVariable[], tiles: WorkgroupVariable[]} {
+  const t = tiles.tileType, e = tiles.tileBytes;
+  const operand = TILE * s.rowStride, streamed = streamedRows(s) * s.rowStride, scores = TILE * streamedRows(s);
+  const rows = s.pass === 'dkdv' ? streamedRows(s) : residentRows(s);
+  return {
+    small: [
+      workgroupVariable('blockInfo', 'i32', 4, '8', 8),
+      // the id of the last streamed block whose staged right operands hold a NaN or ±Inf (0: none yet)
+      workgroupVariable('blockFlags', 'i32', 4, '1', 1),
+      workgroupVariable('lseRow', 'f32', 4, 'BLOCK_M', rows),
+      workgroupVariable('deltaRow', 'f32', 4, 'BLOCK_M', rows),
+      ...(s.pass === 'dq' ? [workgroupVariable('reduceTile', 'f32', 4, 'THREADS', s.threads)] : []),
+    ],
+    tiles: [
+      ...residentPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, '16 * RS', operand, true)),
+      ...streamedPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, 'BLOCK_S * RS', streamed)),
+      workgroupVariable('pTile', t, e, '16 * BLOCK_S', scores, true),
+      workgroupVariable('dsTile', t, e, '16 * BLOCK_S', scores, true),
+      workgroupVariable('sTile', 'f32', 4, '16 * BLOCK_S', scores, true),
+      workgroupVariable('dpTile', 'f32', 4, '16 * BLOCK_S', scores, true),
+    ],
+  };
+}
+
+export function matrixGradBytes(s: MatrixGradShape, tiles: MatrixTiles): number {
+  const v = matrixGradVariables(s, tiles);
+  return workgroupBytesOf([...v.small, ...v.tiles], s.groups);
+}
+
+function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number): MatrixGradShape {
+  const dPad = Math.ceil(headDim / TILE) * TILE;
+  return {pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE};
+}
+
+/**
+ * The largest shape that fits the device's workgroup memory (groups first: they share the streamed
+ * block), or null: the float32 programs then run the pass.
+ */
+export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles): MatrixGradShape|null {
+  const sizes: Array<[number, number]> = [[4, 2], [4, 1], [2, 2], [2, 1], [1, 1]];
+  for (const [groups, streamTiles] of sizes) {
+    const s = makeShape(pass, headDim, groups, streamTiles);
+    if (matrixGradBytes(s, tiles) <= maxWorkgroupBytes) return s;
+  }
+  return null;
+}
+
+export function matrixGradKey(s: MatrixGradShape): string {
+  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}`;
+}
