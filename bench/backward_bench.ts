@@ -17,7 +17,8 @@
  *              --banner:js="import {createRequire as __cr} from 'module'; const require = __cr(import.meta.url);"
  *   H100:    bash ../shared/gpu/pack.sh artifacts/bench/backward_bench.mjs; bash .gpu/run.sh [options]
  * Options: --b N --h N --s N --d N (default 1 8 4096 64), --causal, --runs N (≥ 10), --warmup N, --warmup-ms MS
- * (default 1000: warm-up lasts at least that long), --no-composition. Where the composition cannot run (its
+ * (default 1000: warm-up lasts at least that long), --no-composition, --precision float16 (flash's arithmetic; the
+ * composition stays float32). Where the composition cannot run (its
  * [B, H, S, S] scores past the device's buffer limits) the bench says so and times flash alone.
  */
 import './webgpu_setup';
@@ -25,7 +26,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-webgpu';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
-import {flashAttention} from '../src/index';
+import {flashAttention, registerWebGPUBackend} from '../src/index';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import {compositionAttention} from './composition';
 import {GRAD_TILES_FLAG} from '../kernels/webgpu/backward/grad_tiles';
@@ -37,6 +38,7 @@ const num = (name: string, dflt: number) => {
 };
 const B = num('--b', 1), H = num('--h', 8), S = num('--s', 4096), D = num('--d', 64);
 const causal = argv.includes('--causal');
+const precision = argv.indexOf('--precision') >= 0 ? argv[argv.indexOf('--precision') + 1] as 'float16'|'float32' : 'float32';
 // Tuning: --grad-tiles RxS[,RxS] forces the backward's [resident, streamed] block sizes, for both passes or for the
 // dK/dV pass then the dQ pass (kernels/webgpu/backward/grad_tiles.ts).
 const gradTiles = argv.indexOf('--grad-tiles') >= 0 ? argv[argv.indexOf('--grad-tiles') + 1] : '';
@@ -47,6 +49,8 @@ const median = (xs: number[]) => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// The device with shader-f16 and subgroup matrices where offered (the float16 backward's matrix tiles).
+registerWebGPUBackend();
 await tf.setBackend('webgpu');
 if (gradTiles !== '') tf.env().set(GRAD_TILES_FLAG, gradTiles);
 await tf.ready();
@@ -58,7 +62,7 @@ const hasTimestamps = device.features.has('timestamp-query');
 log(`device: ${JSON.stringify(internals.adapterInfo ?? {})} timestamp-query=${hasTimestamps} ` +
     `maxComputeWorkgroupStorageSize=${device.limits.maxComputeWorkgroupStorageSize} ` +
     `maxBufferSize=${device.limits.maxBufferSize} maxStorageBufferBindingSize=${device.limits.maxStorageBufferBindingSize}`);
-log(`shape: B${B} H${H} S${S} D${D}${causal ? ' causal' : ''}, runs ${RUNS} after ${WARMUP} warm-up`);
+log(`shape: B${B} H${H} S${S} D${D}${causal ? ' causal' : ''} ${precision}, runs ${RUNS} after ${WARMUP} warm-up`);
 
 async function settle(): Promise<void> {
   if (internals.commandEncoder != null) {
@@ -72,7 +76,7 @@ async function settle(): Promise<void> {
 const shape: [number, number, number, number] = [B, H, S, D];
 const q = tf.randomNormal(shape) as tf.Tensor4D, k = tf.randomNormal(shape) as tf.Tensor4D, v = tf.randomNormal(shape) as tf.Tensor4D;
 const dO = tf.randomNormal(shape);
-const flashFn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => flashAttention(a, b, c, {layout: 'bhsd', causal}) as tf.Tensor;
+const flashFn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => flashAttention(a, b, c, {layout: 'bhsd', causal, precision}) as tf.Tensor;
 const compFn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
   compositionAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, causal) as tf.Tensor;
 const vjp = (f: typeof flashFn) => {
@@ -92,7 +96,7 @@ const origRunKernel = tf.engine().runKernel.bind(tf.engine());
   }
   return origRunKernel(name, inputs, attrs);
 }) as typeof origRunKernel;
-const fwd = flashAttention(q, k, v, {layout: 'bhsd', causal, returnLse: true}) as unknown as {output: tf.Tensor, lse: tf.Tensor};
+const fwd = flashAttention(q, k, v, {layout: 'bhsd', causal, precision, returnLse: true}) as unknown as {output: tf.Tensor, lse: tf.Tensor};
 (tf.engine() as unknown as {runKernel: typeof origRunKernel}).runKernel = origRunKernel;
 const kernelAttrs = asAttrs({...spec, returnLse: true});
 const kernelOnly = () => tf.engine().runKernel(FlashAttentionGrad, {q, k, v, output: fwd.output, dOutput: dO, lse: fwd.lse}, kernelAttrs) as tf.Tensor[];
