@@ -12,7 +12,7 @@ import {matrixWorkgroupBytes} from '../kernels/webgpu/tiles/matrix_workgroup';
 import {createPortableTiles} from '../kernels/webgpu/tiles/portable_tiles';
 import {subgroupMatrixTiles} from '../kernels/webgpu/tiles/subgroup_matrix_tiles';
 import {Float16Tensor, toFloat16} from '../src/float16';
-import {Fp8Tensor, quantizeFp8} from '../src/fp8';
+import {Fp8Tensor} from '../src/fp8';
 import {FlashAttentionOptions, normalizeSpec} from '../src/normalize_spec';
 
 const H100_BYTES = 49152;
@@ -36,26 +36,6 @@ export function defineLaunchPlanTests(): void {
       expect(plan.tiles.blockM, 'rows per block = the 4 query heads of a KV head').to.equal(4);
       expect(plan.numSplits).to.be.greaterThan(1);
       expect(plan.workgroups).to.equal(8 * 8 * plan.numSplits);
-    });
-
-    it('packed K/V decode keeps the block and its reads per thread, on unit× fewer threads of unit rows each', () => {
-      const f32 = planLaunch(specOf(8, 1, 8192, 32, 8, 128), {maxComputeWorkgroupStorageSize: H100_BYTES});
-      const packed = (x: tf.Tensor, unit: number) => {
-        const k = unit === 4 ? quantizeFp8(x) : toFloat16(x), v = unit === 4 ? quantizeFp8(x) : toFloat16(x);
-        const q = tf.zeros([8, 1, 32, 128]);
-        const spec = normalizeSpec(q, k, v).spec;
-        [q, k, v].forEach(t => t.dispose());
-        return planLaunch(spec, {maxComputeWorkgroupStorageSize: H100_BYTES});
-      };
-      const x = tf.zeros([8, 64, 8, 128]);
-      for (const unit of [4, 2]) {
-        const plan = packed(x, unit);
-        expect(plan.kvUnit).to.equal(unit);
-        expect([plan.tiles.blockM, plan.tiles.blockN, plan.tiles.dPad], 'the same block').to.deep.equal([f32.tiles.blockM, f32.tiles.blockN, f32.tiles.dPad]);
-        expect(plan.tiles.threads * unit, 'threads').to.equal(f32.tiles.threads);
-        expect(plan.tiles.rm, 'rows per thread').to.equal(unit);
-      }
-      x.dispose();
     });
 
     it('a long prefill whose grid fills the GPU is not split', () => {

@@ -11,7 +11,7 @@
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {FlashAttentionSpec} from '../../src/spec';
-import {chooseTileConfig, DECODE_MAX_ROWS, halfHeight, TileConfig, tileKey} from './tile_config';
+import {chooseTileConfig, halfHeight, TileConfig, tileKey} from './tile_config';
 
 /** What the grid and the split count depend on, whichever arithmetic the tiles use. */
 export interface BlockShape {
@@ -85,13 +85,12 @@ export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgrou
   const gridOf = (t: TileConfig) => gridWorkgroups(spec, t);
   const tileBytes = limits.maxComputeWorkgroupStorageSize;
   const forcedTiles = env().getString(TILES_FLAG);
-  let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, forcedTiles, kvReadUnit(spec));
+  let tiles = chooseTileConfig(spec.headDim, packedRows(spec), tileBytes, forcedTiles);
   // A grid far too small to fill the GPU takes half-height row blocks before it takes key splits: on
   // the H100, S1024 H8 D64 runs 0.180 ms with 32-row blocks vs 0.220 ms with 64-row blocks split 8 ways.
   // Near the target, splits win overall (64-row blocks split 2 ways vs 32-row blocks, H8 S4096): causal
   // 1.21 vs 1.36 ms, D80 3.23 vs 4.62 ms, D96 3.08 vs 4.33 ms; only D64 non-causal loses (2.28 vs 2.21 ms).
-  // (Prefill only: a decode block's rows are one GQA group, and RM > 1 there is packed K/V's tile shape.)
-  if (forcedTiles === '' && packedRows(spec) > DECODE_MAX_ROWS && gridOf(tiles) < TARGET_WORKGROUPS / 2 && tiles.rm > 1) {
+  if (forcedTiles === '' && gridOf(tiles) < TARGET_WORKGROUPS / 2 && tiles.rm > 1) {
     tiles = halfHeight(tiles);
   }
   const grid = gridOf(tiles);
@@ -99,14 +98,11 @@ export function planLaunch(spec: FlashAttentionSpec, limits: {maxComputeWorkgrou
   return {tiles, vec4Rows: spec.headDim % 4 === 0, kvUnit: kvReadUnit(spec, tiles), numSplits, workgroups: grid * numSplits};
 }
 
-/**
- * plan.kvUnit: 16-byte reads where K and V share a packed storage and D allow, and the padded row of the
- * tiles (when given; an overridden tile may pad to a row of fewer vec4) holds whole reads.
- */
-export function kvReadUnit(spec: FlashAttentionSpec, tiles?: BlockShape): number {
+/** plan.kvUnit: 16-byte reads where K and V share a packed storage and D (and the padded row) allow. */
+export function kvReadUnit(spec: FlashAttentionSpec, tiles: BlockShape): number {
   if (spec.kStorage !== spec.vStorage) return 1;
   const unit = spec.kStorage === 'fp8' ? 4 : spec.kStorage === 'float16' ? 2 : 1;
-  return spec.headDim % (4 * unit) === 0 && (tiles == null || (tiles.dPad / 4) % unit === 0) ? unit : 1;
+  return spec.headDim % (4 * unit) === 0 && (tiles.dPad / 4) % unit === 0 ? unit : 1;
 }
 
 /** Workgroups of the main pass before splitting: row blocks × KV heads × batch. */

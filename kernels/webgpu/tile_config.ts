@@ -14,10 +14,6 @@
  *            head's vec4 columns (up to 32), so a block holds only a few rows: a 64-row tile would spend
  *            most of its FMAs on padding.
  *            Decode is bound by reading K and V, which split-KV (launch_plan.ts) spreads over the GPU.
- *            Packed K/V (FP8, float16) are read `unit` vec4 at a time (launch_plan.ts kvUnit), so the
- *            same block takes `unit`× fewer threads at the same reads per thread: TM / unit thread rows of
- *            RM = unit rows each. Each thread row reads the whole K and V tile from workgroup memory, so
- *            this cuts that traffic by `unit` (4 for FP8), which bounds packed decode (BENCHMARKS.md).
  */
 import {WorkgroupVariable, workgroupBytesOf, workgroupVariable} from './workgroup_memory';
 
@@ -65,15 +61,13 @@ function makeConfig(headDim: number, tm: number, tn: number, rm: number, rn: num
   return {dPad, tm, tn, rm, rn, blockM: tm * rm, blockN: tn * rn, threads: tm * tn};
 }
 
-function candidates(headDim: number, rows: number, kvUnit: number): TileConfig[] {
+function candidates(headDim: number, rows: number): TileConfig[] {
   const sizes: Array<[number, number]> = [[4, 4], [4, 2], [2, 4], [2, 2], [2, 1], [1, 2], [1, 1]];
   const prefill = sizes.map(([rm, rn]) => makeConfig(headDim, 16, 8, rm, rn));
   if (rows > DECODE_MAX_ROWS) return prefill;
   // Decode first; where its wide K/V block does not fit (small devices, large D), the prefill family.
   const tn = Math.min(32, Math.max(8, 2 ** Math.ceil(Math.log2(Math.ceil(headDim / 4)))));
-  const tm = THREADS / tn;
-  const unit = tm % kvUnit === 0 ? kvUnit : 1;
-  return [makeConfig(headDim, tm / unit, tn, unit, 32 / tn), ...prefill];
+  return [makeConfig(headDim, THREADS / tn, tn, 1, 32 / tn), ...prefill];
 }
 
 /** The same tile with half its rows per thread (it needs less workgroup memory, so it fits too). */
@@ -95,13 +89,10 @@ function parseOverride(headDim: number, text: string): TileConfig {
   return makeConfig(headDim, tm, tn, rm, rn);
 }
 
-/**
- * The largest tiles (rows first) of the family that fit the device's workgroup memory; kvUnit: vec4 per
- * K/V device read (the decode tile's shape depends on it).
- */
+/** The largest tiles (rows first) of the family that fit the device's workgroup memory. */
 export function chooseTileConfig(
-    headDim: number, rows: number, maxWorkgroupBytes: number, override = '', kvUnit = 1): TileConfig {
-  const list = override !== '' ? [parseOverride(headDim, override)] : candidates(headDim, rows, kvUnit);
+    headDim: number, rows: number, maxWorkgroupBytes: number, override = ''): TileConfig {
+  const list = override !== '' ? [parseOverride(headDim, override)] : candidates(headDim, rows);
   for (const c of list) {
     if (workgroupBytes(c) <= maxWorkgroupBytes) return c;
   }
