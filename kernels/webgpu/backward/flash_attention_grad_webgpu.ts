@@ -5,7 +5,8 @@
  *   2. dK/dV pass          one buffer [dK | dV], split by two CopyRangePrograms
  *   3. dQ pass             dQ (followed, with ALiBi, by per-query-block partial sums of dSlope)
  *      (2 and 3: MatrixGradProgram, the float16 passes on matrix tiles, for a float16 call where
- *      matrixTilesFor gives tiles and they fit the device's workgroup memory; else FlashAttentionGradProgram)
+ *      matrixTilesFor gives tiles and both passes fit the device's workgroup memory; else both
+ *      FlashAttentionGradProgram)
  *   4. BiasGradProgram + PartialSumProgram    dBias (only with a bias)
  *   5. PartialSumProgram   dAlibiSlopes from the dQ pass's partials (only with ALiBi)
  * Nothing of size Sq × Sk is allocated (dBias has the bias's own size). Every intermediate is disposed, so
@@ -57,6 +58,17 @@ export function flashAttentionGradWebgpu(args: {
   const qSize = sizeFromShape(inputs.q.shape), kSize = sizeFromShape(inputs.k.shape);
   checkBindingSize(backend, NAME, 'dK with dV', 2 * kSize);
 
+  // The two main passes run on matrix tiles for a float16 call where the device and the flag say so and
+  // both passes' shapes fit its workgroup memory; else both run the float32 programs. Both or neither: they
+  // share D_i, which is of the rounded dO exactly when the passes round dO.
+  const matrixTiles = () => matrixTilesFor(spec, deviceFeatures(backend.device));
+  const shapeOf = (pass: GradPass) => {
+    const tiles = matrixTiles();
+    return tiles == null ? null : chooseMatrixGradShape(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, tiles);
+  };
+  const dkdvShape = shapeOf('dkdv'), dqShape = shapeOf('dq');
+  const matrixShapes = dkdvShape != null && dqShape != null ? {dkdv: dkdvShape, dq: dqShape} : null;
+
   // -- 1. delta --
   const named: Record<string, TensorInfo> = {};
   for (const name of ['q', 'k', 'v', 'dOutput', 'output', 'lse', 'bias', 'alibiSlopes', 'cuSeqlensQ', 'cuSeqlensK', 'cacheSeqlens', 'dLse']) {
@@ -74,7 +86,7 @@ export function flashAttentionGradWebgpu(args: {
     if (hasDLse) ins.push(named.dLse);
     if (hasSlopes) ins.push(named.alibiSlopes);
     // D_i of the rounded dO where the main passes round it (the matrix tiles).
-    const halfDO = matrixTilesFor(spec, deviceFeatures(backend.device)) != null;
+    const halfDO = matrixShapes != null;
     stats = temp(run(new DeltaProgram(spec, hasDLse, hasSlopes, threads, layout.size, maxDim, halfDO), ins, uniformData(deltaUniforms(spec))));
   } else {
     stats = temp(empty([1]));
@@ -85,21 +97,18 @@ export function flashAttentionGradWebgpu(args: {
     return named[name];
   });
 
-  // The two main passes: on matrix tiles for a float16 call where the device and the flag say so and the
-  // tiles fit, else the float32 programs.
   const mainPass = (pass: GradPass): {blocks: number, run: (outputSize: number, extraOffset: number) => TensorInfo} => {
-    // Tiles of their own per program (the portable tiles collect the helpers its shader uses).
-    const matrixTiles = matrixTilesFor(spec, deviceFeatures(backend.device));
     const rows = pass === 'dkdv' ? spec.seqlenK : spec.seqlenQ;
     const heads = pass === 'dkdv' ? spec.numHeadsK : spec.numHeadsQ;
-    const shape = matrixTiles != null ? chooseMatrixGradShape(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, matrixTiles) : null;
+    const shape = matrixShapes != null ? matrixShapes[pass] : null;
     const tiles = shape == null ? chooseGradTiles(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, pass === 'dkdv' && spec.causal) : null;
     const blocks = Math.ceil(rows / (shape != null ? residentRows(shape) : pass === 'dkdv' ? tiles!.blockN : tiles!.blockM));
     const workgroups = blocks * heads * spec.batch;
     return {blocks, run: (outputSize, extraOffset) => {
       const uniforms = uniformData(gradUniforms(spec, blocks, extraOffset));
       return shape != null ?
-          runEnabledProgram(backend, new MatrixGradProgram(spec, shape, matrixTiles!, outputSize, workgroups, maxDim), mainInputs, uniforms) :
+          // Tiles of their own per program (the portable tiles collect the helpers its shader uses).
+          runEnabledProgram(backend, new MatrixGradProgram(spec, shape, matrixTiles()!, outputSize, workgroups, maxDim), mainInputs, uniforms) :
           run(new FlashAttentionGradProgram(spec, tiles!, outputSize, workgroups, maxDim), mainInputs, uniforms);
     }};
   };

@@ -173,7 +173,7 @@ function storeStreamed(p: StreamedPair): string {
 }
 
 /** lse_i (log2 units) and D_i of rows [m, m + BLOCK_M) of head h into registers, as loadRowStats computes them. */
-function stageRowStats(h: string, m: string): string {
+export function stageRowStats(h: string, m: string): string {
   return `
       for (var u = 0; u < STATS_LOADS; u++) {
         let r = tid + u * THREADS;
@@ -189,7 +189,7 @@ function stageRowStats(h: string, m: string): string {
       }`;
 }
 
-function storeRowStats(): string {
+export function storeRowStats(): string {
   return `
     for (var u = 0; u < STATS_LOADS; u++) {
       let r = tid + u * THREADS;

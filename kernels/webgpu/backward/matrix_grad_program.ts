@@ -45,9 +45,10 @@ import {Fragment, GROUP_SIZE, MatrixTiles, TILE} from '../tiles/matrix_tiles';
 import {NAN_WGSL} from '../nan_wgsl';
 import {unrollLoops} from '../unroll';
 import {workgroupDeclarations} from '../workgroup_memory';
-import {dqBlockPrologue, dsForProducts, gradBlockInfo, gradInputNames, gradRowLoader, gradScoreSnippet, headSideInputs, rowStatsLoader, slopePartialStore} from './grad_program';
+import {stageBlock} from '../staging';
+import {dqBlockPrologue, dsForProducts, gradBlockInfo, gradInputNames, gradRowLoader, gradScoreSnippet, headSideInputs, rowStatsLoader, slopePartialStore, stageRowStats, storeRowStats} from './grad_program';
 import {gradUniforms} from './grad_uniforms';
-import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, residentPair, streamedPair, streamedRows} from './matrix_grad_shape';
+import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, residentPair, residentRows, streamedPair, streamedRows} from './matrix_grad_shape';
 
 /** Generates the tile-level code in TypeScript: every offset is a constant, as the matrix loads need. */
 class GradTileCode {
@@ -63,19 +64,54 @@ class GradTileCode {
   }
 
   /**
-   * The group's 16 × BLOCK_S grid of dots between its own rows (`own`, per group) and the streamed rows
-   * (`streamed`, read transposed) → `out[sg]` (f32, stride BLOCK_S).
+   * The resident block's left fragments `${name}f_${dt}` of each tile in `names`, made once per workgroup
+   * (`rows` valid rows from `bases[k]`, zeros past them and past D). Where fragments hold their values, each
+   * d-tile's 16 columns of every group's rows pass through pTile[g] / dsTile[g] (stride 16) between two
+   * barriers, and no resident tile is declared; else the rows are staged into the resident tiles, which
+   * the fragments then read at each product.
    */
-  dots(own: string, streamed: string, out: string): string {
+  residentFragments(names: string[], bases: string[], rows: string): {code: string, frags: Fragment[][]} {
+    const {rowStride} = this.s;
+    const tensors = names.map(name => OPERANDS[name]);
+    if (!this.s.residentInRegisters) {
+      const code = names.map((name, k) => stageRows({
+        tile: `${name}Tile`, tileStride: 'RS', columns4: 'D4', firstColumn: '0', tensor: tensors[k].tensor,
+        strideS: tensors[k].strideS, base: bases[k], rowCount: 'BLOCK_R', rows}, this.tiles)).join('');
+      const frags = names.map(name => this.range(this.dTiles).map(dt => this.tiles.fragment(`${name}f_${dt}`, 'left',
+          {array: `${name}Tile[sg]`, offset: dt * TILE, stride: rowStride, colMajor: false})));
+      return {code: code + frags.flat().map(f => f.code).join('\n  '), frags: frags.map(fs => fs.map(f => f.fragment))};
+    }
+    const scratch = ['pTile', 'dsTile'];
+    const code: string[] = [];
+    const frags = names.map(() => [] as Fragment[]);
+    for (let dt = 0; dt < this.dTiles; dt++) {
+      code.push(...names.map((_, k) => stageRows({
+        tile: scratch[k], tileStride: `${TILE}`, columns4: `${TILE / 4}`, firstColumn: `${dt * TILE}`, tensor: tensors[k].tensor,
+        strideS: tensors[k].strideS, base: bases[k], rowCount: 'BLOCK_R', rows}, this.tiles)));
+      code.push('workgroupBarrier();');
+      names.forEach((name, k) => {
+        const f = this.tiles.fragment(`${name}f_${dt}`, 'left', {array: `${scratch[k]}[sg]`, offset: 0, stride: TILE, colMajor: false});
+        code.push(f.code);
+        frags[k].push(f.fragment);
+      });
+      code.push('workgroupBarrier();');
+    }
+    return {code: code.join('\n  '), frags};
+  }
+
+  /**
+   * The group's 16 × BLOCK_S grid of dots between its own rows (the resident fragments `own`) and the
+   * streamed rows (`streamed`, read transposed) → `out[sg]` (f32, stride BLOCK_S).
+   */
+  dots(own: Fragment[], streamed: string, out: string): string {
     const {rowStride, streamTiles} = this.s;
     const code: string[] = [];
     for (let st = 0; st < streamTiles; st++) {
       const acc = `${out}_${st}`;
       code.push(`{ ${this.tiles.declareAcc(acc)}`);
       for (let dt = 0; dt < this.dTiles; dt++) {
-        const a = this.tiles.fragment(`a_${dt}`, 'left', {array: `${own}[sg]`, offset: dt * TILE, stride: rowStride, colMajor: false});
         const b = this.tiles.fragment(`b_${dt}`, 'right', {array: streamed, offset: st * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: true});
-        code.push(`{ ${a.code} ${b.code}`, this.tiles.mma(acc, a.fragment, b.fragment), '}');
+        code.push(`{ ${b.code}`, this.tiles.mma(acc, own[dt], b.fragment), '}');
       }
       code.push(this.tiles.storeAcc(acc, `${out}[sg]`, st * TILE, streamedRows(this.s)), '}');
     }
@@ -144,28 +180,6 @@ class GradTileCode {
   }
 }
 
-/**
- * Rows [0, ROWS) of a tensor (first row at `base`, `rows` valid, zeros past them and past D) → its tile, as
- * halves; `block`: a non-finite half sets blockFlags to this block's id (the guarded products).
- */
-function stageRows(tile: string, perGroup: boolean, tensor: string, strideS: string, base: string, rowCount: string, rows: string,
-                   block: string|null, tiles: MatrixTiles): string {
-  // Each invocation writes 4 consecutive halves (two whole 32-bit words: f16 stores may be read-modify-writes).
-  const at = perGroup ? `${tile}[r / ${TILE}][(r % ${TILE}) * RS + 4 * d4 + e]` : `${tile}[r * RS + 4 * d4 + e]`;
-  return `
-  for (var idx = tid; idx < ${rowCount} * D4; idx += THREADS) {
-    let r = idx / D4;
-    let d4 = idx % D4;
-    var x = vec4<f32>(0.0);
-    if (r < ${rows}) { x = loadRow_${tensor}(${base} + r * uniforms.${strideS}, 4 * d4); }
-    for (var e = 0; e < 4; e++) {
-      let t = ${tiles.toTile('x[e]')};
-      ${at} = t;${block != null ? `
-      if (isNonFinite(f32(t))) { blockFlags[0] = ${block}; }` : ''}
-    }
-  }`;
-}
-
 /** The operand tensors by tile name: tensor binding, row stride uniform, and head of the row-0 base. */
 const OPERANDS: Record<string, {tensor: string, strideS: string, tensorPrefix: string}> = {
   q: {tensor: 'q', strideS: 'qStrideS', tensorPrefix: 'q'},
@@ -174,17 +188,66 @@ const OPERANDS: Record<string, {tensor: string, strideS: string, tensorPrefix: s
   v: {tensor: 'v', strideS: 'vStrideS', tensorPrefix: 'v'},
 };
 
+/** Row 0 of operand `name` of head `head`, rows from `first` of the sequence starting at `start`. */
+function rowBase(name: string, start: string, first: string, head: string): string {
+  const o = OPERANDS[name];
+  return `(${start} + ${first}) * uniforms.${o.strideS} + b * uniforms.${o.tensorPrefix}StrideB + ${head} * uniforms.${o.tensorPrefix}StrideH`;
+}
+
+/** Rows [0, rowCount) × vec4 columns [firstColumn/4, +columns4) of a tensor → the per-group tile rows. */
+interface ResidentStaging {
+  tile: string; tileStride: string; columns4: string; firstColumn: string;
+  tensor: string; strideS: string; base: string; rowCount: string; rows: string;
+}
+
 /**
- * A pair of operand tiles from rows `first` (in the sequence starting at `start`) of head `head`; those in
- * `flagged` (right operands of the accumulations) flag a non-finite value for block id `block`.
+ * The resident rows of a tensor (first row at `base`, `rows` valid, zeros past them and past D) → the
+ * per-group tile `tile[r / 16]`, as halves, in one go (the pass's prologue).
  */
-function stagePair(names: string[], perGroup: boolean, start: string, first: string, head: string, rowCount: string, rows: string,
-                   tiles: MatrixTiles, flagged: string[] = [], block = ''): string {
-  return names.map(name => {
-    const o = OPERANDS[name];
-    const base = `(${start} + ${first}) * uniforms.${o.strideS} + b * uniforms.${o.tensorPrefix}StrideB + ${head} * uniforms.${o.tensorPrefix}StrideH`;
-    return stageRows(`${name}Tile`, perGroup, o.tensor, o.strideS, base, rowCount, rows, flagged.includes(name) ? block : null, tiles);
-  }).join('');
+function stageRows(t: ResidentStaging, tiles: MatrixTiles): string {
+  // Each invocation writes 4 consecutive halves (two whole 32-bit words: f16 stores may be read-modify-writes).
+  return `
+  for (var idx = tid; idx < ${t.rowCount} * ${t.columns4}; idx += THREADS) {
+    let r = idx / ${t.columns4};
+    let c4 = idx % ${t.columns4};
+    var x = vec4<f32>(0.0);
+    if (r < ${t.rows}) { x = loadRow_${t.tensor}(${t.base} + r * uniforms.${t.strideS}, ${t.firstColumn} + 4 * c4); }
+    for (var e = 0; e < 4; e++) {
+      ${t.tile}[r / ${TILE}][(r % ${TILE}) * ${t.tileStride} + 4 * c4 + e] = ${tiles.toTile('x[e]')};
+    }
+  }`;
+}
+
+/**
+ * The streamed block in two steps, one block ahead (as the float32 passes, ../staging.ts): `fetch` issues
+ * the device reads of a block into this thread's registers (pf_<name>[u]: vec4 tid + u·THREADS of the
+ * block), `store` writes them to the streamed tiles as halves; a non-finite half in a tile of `flagged`
+ * (the right operands of the accumulations) sets blockFlags to the block's id (its products go guarded).
+ */
+function fetchStreamed(names: string[], start: string, first: string, head: string, rows: string): string {
+  return stageBlock('STREAM_LOADS', 'BLOCK_S', `row < ${rows}`, names.map(name => ({
+    staged: `pf_${name}`, zero: 'vec4<f32>(0.0)',
+    load: `loadRow_${OPERANDS[name].tensor}(${rowBase(name, start, first, head)} + row * uniforms.${OPERANDS[name].strideS}, (idx % D4) * 4)`,
+  })));
+}
+
+function storeStreamed(names: string[], flagged: string[], block: string, tiles: MatrixTiles): string {
+  return `
+    for (var u = 0; u < STREAM_LOADS; u++) {
+      let idx = tid + u * THREADS;
+      if (idx < BLOCK_S * D4) {
+        let at = (idx / D4) * RS + 4 * (idx % D4);
+        for (var e = 0; e < 4; e++) {${names.map(name => `
+          let t_${name} = ${tiles.toTile(`pf_${name}[u][e]`)};
+          ${name}Tile[at + e] = t_${name};${flagged.includes(name) ? `
+          if (isNonFinite(f32(t_${name}))) { blockFlags[0] = ${block}; }` : ''}`).join('')}
+        }
+      }
+    }`;
+}
+
+function declareStreamed(names: string[]): string {
+  return names.map(name => `var pf_${name} = array<vec4<f32>, STREAM_LOADS>();`).join('\n  ');
 }
 
 /**
@@ -213,27 +276,39 @@ function recomputeElements(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: 
 }
 
 /**
- * One streamed block (id `block`, > 0) up to its products: staged (`stage`), the group's grid of S and dP
- * (dK/dV: Sᵀ = K Qᵀ, dPᵀ = V dOᵀ; dQ: S = Q Kᵀ, dP = dO Vᵀ), then its P and dS; `guarded` says whether the
- * staging flagged a non-finite value. Four barriers: the previous block's products have read the streamed
- * tiles, pTile and dsTile; staged (the uniform load of the flag); S and dP stored; P and dS stored.
+ * One streamed block (id `block`, > 0): its staged registers into the streamed tiles (`store`), the next
+ * block's device reads issued (`fetchNext`), the group's grid of S and dP (dK/dV: Sᵀ = K Qᵀ, dPᵀ = V dOᵀ;
+ * dQ: S = Q Kᵀ, dP = dO Vᵀ), then its P and dS, then `products`; `guarded` says whether the staging
+ * flagged a non-finite value. Four barriers: the previous block's products have read the streamed tiles,
+ * pTile and dsTile; stored (the uniform load of the flag); S and dP stored; P and dS stored.
  */
-function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, stage: string, block: string): string {
-  const [ownS, ownDP] = residentPair(s), [otherS, otherDP] = streamedPair(s);
+function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, own: Fragment[][],
+                       step: {store: string, fetchNext: string, block: string, products: string}): string {
+  const [otherS, otherDP] = streamedPair(s);
   return `workgroupBarrier();
-      ${stage}
+      ${step.store}
+      ${step.fetchNext}
       let flags = workgroupUniformLoad(&blockFlags);
-      let guarded = flags[0] == ${block};
-      ${code.dots(`${ownS}Tile`, `${otherS}Tile`, 'sTile')}
-      ${code.dots(`${ownDP}Tile`, `${otherDP}Tile`, 'dpTile')}
+      let guarded = flags[0] == ${step.block};
+      ${code.dots(own[0], `${otherS}Tile`, 'sTile')}
+      ${code.dots(own[1], `${otherDP}Tile`, 'dpTile')}
       workgroupBarrier();
       ${recomputeElements(spec, s, tiles)}
-      workgroupBarrier();`;
+      workgroupBarrier();
+      ${step.products}`;
 }
 
 function dkdvBody(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode): string {
   const kBase = '(startK + n0 + key) * uniforms.kStrideS + b * uniforms.kStrideB + g * uniforms.kStrideH';
-  const block = '(hh * uniforms.seqlenQ + m0 + 1)';  // one id per (head, query block), m0 < seqlenQ
+  const streamed = streamedPair(s);
+  const resident = code.residentFragments(residentPair(s), residentPair(s).map(name => rowBase(name, 'startK', 'n0', 'g')), 'rowsK');
+  // The (head of the GQA group, query block) pairs in one sequence, so that the reads run one ahead across heads.
+  const fetch = (it: string) => `{
+      let fetchH = g * uniforms.groupSize + (${it}) / blocksPerHead;
+      let fetchM = mStart + ((${it}) % blocksPerHead) * BLOCK_M;
+      ${fetchStreamed(streamed, 'startQ', 'fetchM', 'fetchH', 'min(BLOCK_M, lenQ - fetchM)')}
+      ${stageRowStats('fetchH', 'fetchM')}
+    }`;
   return `
   // -- dK/dV pass: (b, g, key block) --
 ${gradBlockInfo(spec, 'dkdv')}
@@ -243,22 +318,32 @@ ${gradBlockInfo(spec, 'dkdv')}
   diagonal = lenK - lenQ;
   let rowsK = max(0, min(BLOCK_N, lenK - n0));
   let rowsStored = ${spec.cacheSeqlens ? 'min(BLOCK_N, uniforms.seqlenK - n0)' : 'rowsK'};
-  ${stagePair(['k', 'v'], true, 'startK', 'n0', 'g', 'BLOCK_N', 'rowsK', tiles)}
+  ${resident.code}
   ${code.declareAcc('dk')}
   ${code.declareAcc('dv')}
   // Causal / window: only rows firstRowReaching(n0) .. rowEndReaching(last key) see some key of the block.
   let mStart = (firstRowReaching(n0, lenK - lenQ) / BLOCK_M) * BLOCK_M;
   let mEnd = select(rowEndReaching(min(n0 + BLOCK_N, lenK) - 1, lenK - lenQ, lenQ), mStart, n0 >= lenK);
-  for (var hh = 0; hh < uniforms.groupSize; hh++) {
+  let blocksPerHead = max(0, (mEnd - mStart + BLOCK_M - 1) / BLOCK_M);
+  let steps = uniforms.groupSize * blocksPerHead;
+  ${declareStreamed(streamed)}
+  var stagedLse = array<f32, STATS_LOADS>();
+  var stagedDelta = array<f32, STATS_LOADS>();
+  if (steps > 0) ${fetch('0')}
+  for (var it = 0; it < steps; it++) {
+    let hh = it / blocksPerHead;
+    let m0 = mStart + (it % blocksPerHead) * BLOCK_M;
     let h = g * uniforms.groupSize + hh;
     ${headSideInputs(spec)}
-    for (var m0 = mStart; m0 < mEnd; m0 += BLOCK_M) {
-      ${streamedBlock(spec, s, tiles, code, `${stagePair(['q', 'dO'], false, 'startQ', 'm0', 'h', 'BLOCK_M', 'min(BLOCK_M, lenQ - m0)', tiles, ['q', 'dO'], block)}
-      loadRowStats(tid, b, h, m0, startQ, lenQ);`, block)}
-      // -- dV += (P∘Z)ᵀ dO, dK += dSᵀ Q --
+    ${streamedBlock(spec, s, tiles, code, resident.frags, {
+      store: storeStreamed(streamed, streamed, '(hh * uniforms.seqlenQ + m0 + 1)', tiles) + storeRowStats(),
+      fetchNext: `if (it + 1 < steps) ${fetch('it + 1')}`,
+      // one id per (head, query block), m0 < seqlenQ
+      block: '(hh * uniforms.seqlenQ + m0 + 1)',
+      products: `// -- dV += (P∘Z)ᵀ dO, dK += dSᵀ Q --
       ${code.accumulateGuarded('dv', 'pTile', 'dOTile')}
-      ${code.accumulateGuarded('dk', 'dsTile', 'qTile')}
-    }
+      ${code.accumulateGuarded('dk', 'dsTile', 'qTile')}`,
+    })}
   }
   // -- store dK·scale, dV --
   workgroupBarrier();
@@ -272,20 +357,29 @@ ${gradBlockInfo(spec, 'dkdv')}
 
 function dqBody(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode): string {
   const qBase = '(startQ + m0 + row) * uniforms.qStrideS + b * uniforms.qStrideB + h * uniforms.qStrideH';
+  const streamed = streamedPair(s);
+  const resident = code.residentFragments(residentPair(s), residentPair(s).map(name => rowBase(name, 'startQ', 'm0', 'h')), 'rowsQ');
+  const fetch = (n: string) => fetchStreamed(streamed, 'startK', n, 'hk', `min(BLOCK_N, lenK - (${n}))`);
   return `
   // -- dQ pass: (b, h, query block), the last block first --
 ${gradBlockInfo(spec, 'dq')}${dqBlockPrologue(spec)}
   let rowsQ = min(BLOCK_M, lenQ - m0);
-  ${stagePair(['q', 'dO'], true, 'startQ', 'm0', 'h', 'BLOCK_M', 'rowsQ', tiles)}
+  ${resident.code}
   loadRowStats(tid, b, h, m0, startQ, lenQ);
   ${code.declareAcc('dq')}
   // Keys outside what the block's rows see (causal diagonal, window) are never loaded.
   let kEnd = visibleKeyEnd(m0 + rowsQ - 1, lenK - lenQ, lenK);
   let kBegin = (firstVisibleKey(m0, lenK - lenQ) / BLOCK_N) * BLOCK_N;
+  ${declareStreamed(streamed)}
+  if (kBegin < kEnd) { ${fetch('kBegin')} }
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
-    ${streamedBlock(spec, s, tiles, code, stagePair(['k', 'v'], false, 'startK', 'n0', 'hk', 'BLOCK_N', 'min(BLOCK_N, lenK - n0)', tiles, ['k'], 'n0 + 1'), 'n0 + 1')}
-    // -- dQ += dS K --
-    ${code.accumulateGuarded('dq', 'dsTile', 'kTile')}
+    ${streamedBlock(spec, s, tiles, code, resident.frags, {
+      store: storeStreamed(streamed, ['k'], 'n0 + 1', tiles),
+      fetchNext: `if (n0 + BLOCK_N < kEnd) { ${fetch('n0 + BLOCK_N')} }`,
+      block: 'n0 + 1',
+      products: `// -- dQ += dS K --
+    ${code.accumulateGuarded('dq', 'dsTile', 'kTile')}`,
+    })}
   }
   // -- store dQ·scale (rows with no visible key get 0) --
   workgroupBarrier();
@@ -298,6 +392,8 @@ export function matrixGradShader(spec: FlashAttentionSpec, s: MatrixGradShape, t
   const code = new GradTileCode(tiles, s);
   const workgroup = matrixGradVariables(s, tiles);
   const pairsPerLane = TILE * streamedRows(s) / 2 / GROUP_SIZE;
+  const streamLoads = Math.ceil(streamedRows(s) * s.dPad / 4 / s.threads);
+  const statsLoads = Math.ceil(streamedRows(s) / s.threads);
   // The tile group: a constant when alone, else the subgroup_id builtin on subgroup matrices (their
   // stores need a uniform pointer, ../tiles/matrix_attention_program.ts), else from the invocation index.
   const groupIndex = s.groups === 1 ? '0' : usesSubgroupId(tiles) ? 'i32(subgroupId)' : 'tid / GROUP';
@@ -310,7 +406,10 @@ const RS : i32 = ${s.rowStride};               // row stride of the operand tile
 const BLOCK_M : i32 = ${blockM(s)};
 const BLOCK_N : i32 = ${blockN(s)};
 const BLOCK_S : i32 = ${streamedRows(s)};      // rows of the streamed block
+const BLOCK_R : i32 = ${residentRows(s)};      // rows of the resident block
 const THREADS : i32 = ${s.threads};
+const STREAM_LOADS : i32 = ${streamLoads};      // vec4 of each streamed tensor per thread
+const STATS_LOADS : i32 = ${statsLoads};        // rows of lse_i / D_i per thread (dK/dV pass)
 const PAIRS_PER_LANE : i32 = ${pairsPerLane};  // element pairs of a group's 16 × BLOCK_S grid per lane
 const LOG2E : f32 = 1.4426950408889634;
 ${NAN_WGSL}
@@ -332,7 +431,7 @@ fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane :
   let tileLane = ${usesSubgroupId(tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
   ${body}
 }
-`, tiles.kind === 'portable' ? [] : ['e', 'u'], {PAIRS_PER_LANE: pairsPerLane});
+`, tiles.kind === 'portable' ? [] : ['e', 'u'], {PAIRS_PER_LANE: pairsPerLane, STREAM_LOADS: streamLoads, STATS_LOADS: statsLoads});
   return tiles.helpers + shader;  // after the body: the portable tiles emit only the helpers it used
 }
 

@@ -6,8 +6,15 @@
  * pass's keys, the dQ pass's query rows) has 16 rows per group: BLOCK_R = 16·groups; the streamed block
  * (query rows for dK/dV, keys for dQ) has BLOCK_S = 16·streamTiles rows, shared by the groups.
  *
+ * The resident block's left fragments are made once per workgroup. Where fragments hold their values
+ * (registers: the matrix units) and D ≤ 64 (8 fragments beside the accumulators), they are staged through
+ * pTile / dsTile one 16-column d-tile at a time and the resident tiles are not declared: the memory goes
+ * to a longer streamed block. Elsewhere (the portable twin reads its operands at each product) the
+ * resident pair stays in workgroup memory.
+ *
  * Workgroup memory (tile elements: f16 on the matrix units, f32 in the portable twin; RS = D_PAD + ROW_PAD):
- *   resident pair per group, 16 × RS      kTile, vTile (dK/dV) or qTile, dOTile (dQ), as halves
+ *   resident pair per group, 16 × RS      kTile, vTile (dK/dV) or qTile, dOTile (dQ), as halves (only
+ *                                         where the fragments are not held in registers)
  *   streamed pair BLOCK_S × RS            qTile, dOTile (dK/dV) or kTile, vTile (dQ), as halves
  *   sTile, dpTile per group, 16 × BLOCK_S f32: S and dP of the group's rows (Sᵀ, dPᵀ in the dK/dV pass);
  *                                         scratch for the accumulators in the epilogue (16 × 16)
@@ -32,6 +39,8 @@ export interface MatrixGradShape {
   /** Row stride of the operand tiles, in elements. */
   rowStride: number;
   threads: number;
+  /** The resident left fragments live in registers (no resident tiles in workgroup memory). */
+  residentInRegisters: boolean;
 }
 
 /** Elements of padding per operand tile row (16 bytes of f16) against bank conflicts, as the forward. */
@@ -61,7 +70,7 @@ export function matrixGradVariables(s: MatrixGradShape, tiles: MatrixTiles): {sm
       ...(s.pass === 'dq' ? [workgroupVariable('reduceTile', 'f32', 4, 'THREADS', s.threads)] : []),
     ],
     tiles: [
-      ...residentPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, '16 * RS', operand, true)),
+      ...(s.residentInRegisters ? [] : residentPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, '16 * RS', operand, true))),
       ...streamedPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, 'BLOCK_S * RS', streamed)),
       workgroupVariable('pTile', t, e, '16 * BLOCK_S', scores, true),
       workgroupVariable('dsTile', t, e, '16 * BLOCK_S', scores, true),
@@ -76,9 +85,13 @@ export function matrixGradBytes(s: MatrixGradShape, tiles: MatrixTiles): number 
   return workgroupBytesOf([...v.small, ...v.tiles], s.groups);
 }
 
-function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number): MatrixGradShape {
+/** D ≤ 64: the 2·D/16 resident fragments fit in registers beside the accumulators. */
+const MAX_REGISTER_D_TILES = 4;
+
+function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number, tiles: MatrixTiles): MatrixGradShape {
   const dPad = Math.ceil(headDim / TILE) * TILE;
-  return {pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE};
+  const residentInRegisters = tiles.fragmentsHoldValues && dPad / TILE <= MAX_REGISTER_D_TILES;
+  return {pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE, residentInRegisters};
 }
 
 /**
@@ -88,12 +101,12 @@ function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles:
 export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles): MatrixGradShape|null {
   const sizes: Array<[number, number]> = [[4, 2], [4, 1], [2, 2], [2, 1], [1, 1]];
   for (const [groups, streamTiles] of sizes) {
-    const s = makeShape(pass, headDim, groups, streamTiles);
+    const s = makeShape(pass, headDim, groups, streamTiles, tiles);
     if (matrixGradBytes(s, tiles) <= maxWorkgroupBytes) return s;
   }
   return null;
 }
 
 export function matrixGradKey(s: MatrixGradShape): string {
-  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}`;
+  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}${s.residentInRegisters ? '_r' : ''}`;
 }

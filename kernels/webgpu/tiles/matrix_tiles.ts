@@ -37,6 +37,11 @@ export interface MatrixTiles {
   readonly tileType: 'f16'|'f32';
   /** Bytes of one tile element in workgroup memory. */
   readonly tileBytes: number;
+  /**
+   * Whether a fragment holds its values once made (registers: its workgroup memory may then be reused),
+   * or reads its operand at each product (the portable twin: the operand must stay in place).
+   */
+  readonly fragmentsHoldValues: boolean;
   /** Helper functions the implementation needs (module scope). */
   readonly helpers: string;
   toTile(x: string): string;

@@ -97,6 +97,7 @@ fn ${name}(g : i32, off : i32, stride : i32) -> array<f32, 8> {
     enables: '',
     tileType: 'f32',
     tileBytes: 4,
+    fragmentsHoldValues: false,
     get helpers() { return ROUND_TO_HALF_WGSL + [...functions.values()].join('\n'); },
     toTile: x => `roundToHalf(${x})`,
     declareAcc: name => `var ${name} = array<f32, 8>();`,

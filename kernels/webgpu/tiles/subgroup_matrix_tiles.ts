@@ -12,6 +12,7 @@ export const subgroupMatrixTiles: MatrixTiles = {
   enables: 'enable f16;\nenable subgroups;\nenable chromium_experimental_subgroup_matrix;\n',
   tileType: 'f16',
   tileBytes: 2,
+  fragmentsHoldValues: true,
   helpers: '',
   toTile: x => `f16(${x})`,
   declareAcc: name => `var ${name} = ${ACC}();`,
