@@ -9,6 +9,8 @@ import {planLaunch, SPLITS_FLAG} from '../kernels/webgpu/launch_plan';
 import {workgroupBytes} from '../kernels/webgpu/tile_config';
 import {MATRIX_TILES_FLAG, planMatrixLaunch} from '../kernels/webgpu/tiles/matrix_plan';
 import {matrixWorkgroupBytes} from '../kernels/webgpu/tiles/matrix_workgroup';
+import {GRAD_TILES_FLAG} from '../kernels/webgpu/backward/grad_tiles';
+import {chooseMatrixGradShape, matrixGradBytes} from '../kernels/webgpu/backward/matrix_grad_shape';
 import {createPortableTiles} from '../kernels/webgpu/tiles/portable_tiles';
 import {subgroupMatrixTiles} from '../kernels/webgpu/tiles/subgroup_matrix_tiles';
 import {Float16Tensor, toFloat16} from '../src/float16';
@@ -126,6 +128,42 @@ export function defineLaunchPlanTests(): void {
       it('a malformed forced shape throws naming the flag\'s format', () => {
         tf.env().set(MATRIX_TILES_FLAG, '4x3x1');
         expect(() => planMatrixLaunch(specOf(1, 64, 64, 1, 1, 64), limits, subgroupMatrixTiles)).to.throw(/GxRxK/);
+      });
+    });
+
+    describe('matrix tiles (the float16 backward)', () => {
+      afterEach(() => tf.env().set(GRAD_TILES_FLAG, ''));
+      const SWIFTSHADER_BYTES = 32768;
+
+      it('D64 on subgroup matrices: 128 resident rows, a 16-row streamed block, fragments in registers (the H200 sweep\'s best)', () => {
+        for (const pass of ['dkdv', 'dq'] as const) {
+          const s = chooseMatrixGradShape(pass, 64, H100_BYTES, subgroupMatrixTiles)!;
+          expect([s.groups, s.streamTiles, s.residentInRegisters], pass).to.deep.equal([8, 1, true]);
+        }
+      });
+
+      it('every head size fits the limit or declines; fragments stay in registers only where they hold values and D <= 64', () => {
+        for (const [tiles, limit] of [[subgroupMatrixTiles, H100_BYTES], [createPortableTiles(), SWIFTSHADER_BYTES]] as const) {
+          for (const d of [1, 16, 48, 64, 80, 96, 128, 160, 256]) {
+            for (const pass of ['dkdv', 'dq'] as const) {
+              const s = chooseMatrixGradShape(pass, d, limit, tiles);
+              if (tiles === subgroupMatrixTiles) expect(s, `D${d} ${pass} on f16 tiles`).to.not.equal(null);
+              if (s == null) continue;
+              expect(matrixGradBytes(s, tiles), `D${d} ${pass} ${tiles.kind}`).to.be.at.most(limit);
+              expect(s.residentInRegisters, `D${d} ${pass} ${tiles.kind}`).to.equal(tiles.fragmentsHoldValues && d <= 64);
+            }
+          }
+        }
+      });
+
+      it('the grad-tiles flag forces a shape that fits (per pass), and is passed over where it does not', () => {
+        tf.env().set(GRAD_TILES_FLAG, '64x32,32x16');
+        const dkdv = chooseMatrixGradShape('dkdv', 64, H100_BYTES, subgroupMatrixTiles)!;
+        const dq = chooseMatrixGradShape('dq', 64, H100_BYTES, subgroupMatrixTiles)!;
+        expect([dkdv.groups, dkdv.streamTiles]).to.deep.equal([4, 2]);
+        expect([dq.groups, dq.streamTiles]).to.deep.equal([2, 1]);
+        tf.env().set(GRAD_TILES_FLAG, '512x512');
+        expect(chooseMatrixGradShape('dq', 64, H100_BYTES, subgroupMatrixTiles)!.groups).to.equal(8);
       });
     });
   });

@@ -49,6 +49,18 @@ export const GRAD_TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_GRAD_TILES';
 env().registerFlag(GRAD_TILES_FLAG, () => '');
 
 /**
+ * GRAD_TILES_FLAG's block sizes for `pass` ([resident, streamed] rows, multiples of 16, and the letters after
+ * them), or null when the flag is unset or malformed.
+ */
+export function forcedGradTiles(pass: GradPass): {resident: number, streamed: number, suffix: string}|null {
+  const perPass = env().getString(GRAD_TILES_FLAG).split(',');
+  const m = /^(\d+)x(\d+)([a-z]*)$/.exec(perPass[pass === 'dkdv' ? 0 : perPass.length - 1] ?? '');
+  if (m == null) return null;
+  const [resident, streamed] = [Number(m[1]), Number(m[2])];
+  return resident > 0 && streamed > 0 && resident % 16 === 0 && streamed % 16 === 0 ? {resident, streamed, suffix: m[3]} : null;
+}
+
+/**
  * The largest tiles that fit the device's workgroup memory, preferring operands in workgroup memory; a causal
  * dK/dV pass prefers 32-key blocks (H100, B1 H8 S4096 D64: 2.36 vs 2.75 ms for 64-key blocks: the triangle's
  * uneven work spreads over twice as many workgroups; non-causal, 64 keys stay faster, 4.62 vs 4.73 ms).
@@ -58,9 +70,8 @@ export function chooseGradTiles(pass: GradPass, headDim: number, maxWorkgroupByt
   // [resident block, streamed block]
   const sizes: Array<[number, number]> = [[64, 32], [64, 16], [32, 32], [32, 16], [16, 16]];
   if (pass === 'dkdv' && causal) sizes.unshift([32, 16]);
-  const perPass = env().getString(GRAD_TILES_FLAG).split(',');
-  const forced = (perPass[pass === 'dkdv' ? 0 : perPass.length - 1] ?? '').split('x').map(Number);
-  if (forced.length === 2 && forced.every(n => n > 0 && n % 16 === 0)) sizes.unshift([forced[0], forced[1]]);
+  const forced = forcedGradTiles(pass);
+  if (forced != null) sizes.unshift([forced.resident, forced.streamed]);
   const placements: Array<[boolean, boolean]> = [[true, true], [true, false], [false, false]];
   for (const [residentShared, streamedShared] of placements) {
     for (const [resident, streamed] of sizes) {

@@ -101,7 +101,7 @@ class GradTileCode {
 
   /**
    * The group's 16 × BLOCK_S grid of dots between its own rows (the resident fragments `own`) and the
-   * streamed rows (`streamed`, read transposed) → `out[sg]` (f32, stride BLOCK_S).
+   * streamed rows (`streamed`, read transposed) → `out[sg]` (f32, stride SS).
    */
   dots(own: Fragment[], streamed: string, out: string): string {
     const {rowStride, streamTiles} = this.s;
@@ -113,17 +113,17 @@ class GradTileCode {
         const b = this.tiles.fragment(`b_${dt}`, 'right', {array: streamed, offset: st * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: true});
         code.push(`{ ${b.code}`, this.tiles.mma(acc, own[dt], b.fragment), '}');
       }
-      code.push(this.tiles.storeAcc(acc, `${out}[sg]`, st * TILE, streamedRows(this.s)), '}');
+      code.push(this.tiles.storeAcc(acc, `${out}[sg]`, st * TILE, this.s.scoreStride), '}');
     }
     return code.join('\n      ');
   }
 
-  /** acc_d += left[sg] (16 × BLOCK_S, halves) · right (BLOCK_S × D_PAD, row-major). */
+  /** acc_d += left[sg] (16 × BLOCK_S, halves, stride PS) · right (BLOCK_S × D_PAD, row-major). */
   accumulate(acc: string, left: string, right: string): string {
     const {rowStride, streamTiles} = this.s;
     const code: string[] = [];
     const lefts: Fragment[] = this.range(streamTiles).map(st => {
-      const f = this.tiles.fragment(`l_${st}`, 'left', {array: `${left}[sg]`, offset: st * TILE, stride: streamedRows(this.s), colMajor: false});
+      const f = this.tiles.fragment(`l_${st}`, 'left', {array: `${left}[sg]`, offset: st * TILE, stride: this.s.halfScoreStride, colMajor: false});
       code.push(f.code);
       return f.fragment;
     });
@@ -145,7 +145,7 @@ class GradTileCode {
     return `if (guarded) {
         ${this.throughScratch([acc], ['sTile'], `var sum = x0;
         for (var y = 0; y < BLOCK_S; y++) {
-          let w = f32(${left}[sg][r * BLOCK_S + y]);
+          let w = f32(${left}[sg][r * PS + y]);
           if (w != 0.0) { sum += w * f32(${right}[y * RS + d]); }
         }
         sTile[sg][at] = sum;`, true)}
@@ -260,17 +260,20 @@ function recomputeElements(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: 
       for (var e = 0; e < PAIRS_PER_LANE; e++) {
         for (var u = 0; u < 2; u++) {
           let at = 2 * (tileLane + GROUP * e) + u;
-          let own = sg * ${TILE} + at / BLOCK_S;
+          let local = at / BLOCK_S;
           let other = at % BLOCK_S;
+          let own = sg * ${TILE} + local;
+          let sAt = local * SS + other;
+          let pAt = local * PS + other;
           let i = m0 + ${dkdv ? 'other' : 'own'};
           let j = n0 + ${dkdv ? 'own' : 'other'};
           let statsRow = ${dkdv ? 'other' : 'own'};
-          let dotQK = sTile[sg][at];
-          let pd = gradElement(dotQK, dpTile[sg][at], i, j, lseRow[statsRow], deltaRow[statsRow], lenK, b, h);
-          ${dkdv ? `pTile[sg][at] = ${tiles.toTile('pd.x')};` : ''}
+          let dotQK = sTile[sg][sAt];
+          let pd = gradElement(dotQK, dpTile[sg][sAt], i, j, lseRow[statsRow], deltaRow[statsRow], lenK, b, h);
+          ${dkdv ? `pTile[sg][pAt] = ${tiles.toTile('pd.x')};` : ''}
           var ds = pd.y;
           ${dsForProducts(spec, 'ds', !dkdv)}
-          dsTile[sg][at] = ${tiles.toTile('ds')};
+          dsTile[sg][pAt] = ${tiles.toTile('ds')};
         }
       }`;
 }
@@ -407,6 +410,8 @@ const BLOCK_M : i32 = ${blockM(s)};
 const BLOCK_N : i32 = ${blockN(s)};
 const BLOCK_S : i32 = ${streamedRows(s)};      // rows of the streamed block
 const BLOCK_R : i32 = ${residentRows(s)};      // rows of the resident block
+const SS : i32 = ${s.scoreStride};             // row stride of sTile, dpTile (f32)
+const PS : i32 = ${s.halfScoreStride};         // row stride of pTile, dsTile (halves)
 const THREADS : i32 = ${s.threads};
 const STREAM_LOADS : i32 = ${streamLoads};      // vec4 of each streamed tensor per thread
 const STATS_LOADS : i32 = ${statsLoads};        // rows of lse_i / D_i per thread (dK/dV pass)

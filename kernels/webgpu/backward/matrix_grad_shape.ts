@@ -16,9 +16,11 @@
  *   resident pair per group, 16 × RS      kTile, vTile (dK/dV) or qTile, dOTile (dQ), as halves (only
  *                                         where the fragments are not held in registers)
  *   streamed pair BLOCK_S × RS            qTile, dOTile (dK/dV) or kTile, vTile (dQ), as halves
- *   sTile, dpTile per group, 16 × BLOCK_S f32: S and dP of the group's rows (Sᵀ, dPᵀ in the dK/dV pass);
+ *   sTile, dpTile per group, 16 × SS f32:  S and dP of the group's rows (Sᵀ, dPᵀ in the dK/dV pass), row
+ *                                         stride SS = BLOCK_S + 4 (the matrix stores' 8 rows of a phase fall
+ *                                         in distinct banks; a 128-byte stride put them in one);
  *                                         scratch for the accumulators in the epilogue (16 × 16)
- *   pTile, dsTile per group, 16 × BLOCK_S P∘Z and dS·capSlope rounded to half: the left operands
+ *   pTile, dsTile per group, 16 × PS      P∘Z and dS·capSlope rounded to half, PS = BLOCK_S + 8: the left operands
  *   lseRow, deltaRow  the streamed (dK/dV) or resident (dQ) rows' lse_i, D_i
  *   blockFlags        the last streamed block with a non-finite right operand (its products go guarded)
  * Small variables come first, the tiles last (the H200's subgroup-matrix layout constraint,
@@ -28,6 +30,7 @@ import type {WorkgroupVariable} from '../workgroup_memory';
 import {workgroupBytesOf, workgroupVariable} from '../workgroup_memory';
 import {GROUP_SIZE, MatrixTiles, TILE} from '../tiles/matrix_tiles';
 import type {GradPass} from './grad_tiles';
+import {forcedGradTiles} from './grad_tiles';
 
 export interface MatrixGradShape {
   pass: GradPass;
@@ -41,6 +44,9 @@ export interface MatrixGradShape {
   threads: number;
   /** The resident left fragments live in registers (no resident tiles in workgroup memory). */
   residentInRegisters: boolean;
+  /** Row strides of the f32 score tiles (sTile, dpTile) and of the half ones (pTile, dsTile), in elements. */
+  scoreStride: number;
+  halfScoreStride: number;
 }
 
 /** Elements of padding per operand tile row (16 bytes of f16) against bank conflicts, as the forward. */
@@ -58,7 +64,7 @@ export const streamedPair = (s: MatrixGradShape) => (s.pass === 'dkdv' ? ['q', '
 
 export function matrixGradVariables(s: MatrixGradShape, tiles: MatrixTiles): {small: WorkgroupVariable[], tiles: WorkgroupVariable[]} {
   const t = tiles.tileType, e = tiles.tileBytes;
-  const operand = TILE * s.rowStride, streamed = streamedRows(s) * s.rowStride, scores = TILE * streamedRows(s);
+  const operand = TILE * s.rowStride, streamed = streamedRows(s) * s.rowStride;
   const rows = s.pass === 'dkdv' ? streamedRows(s) : residentRows(s);
   return {
     small: [
@@ -72,10 +78,10 @@ export function matrixGradVariables(s: MatrixGradShape, tiles: MatrixTiles): {sm
     tiles: [
       ...(s.residentInRegisters ? [] : residentPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, '16 * RS', operand, true))),
       ...streamedPair(s).map(name => workgroupVariable(`${name}Tile`, t, e, 'BLOCK_S * RS', streamed)),
-      workgroupVariable('pTile', t, e, '16 * BLOCK_S', scores, true),
-      workgroupVariable('dsTile', t, e, '16 * BLOCK_S', scores, true),
-      workgroupVariable('sTile', 'f32', 4, '16 * BLOCK_S', scores, true),
-      workgroupVariable('dpTile', 'f32', 4, '16 * BLOCK_S', scores, true),
+      workgroupVariable('pTile', t, e, '16 * PS', TILE * s.halfScoreStride, true),
+      workgroupVariable('dsTile', t, e, '16 * PS', TILE * s.halfScoreStride, true),
+      workgroupVariable('sTile', 'f32', 4, '16 * SS', TILE * s.scoreStride, true),
+      workgroupVariable('dpTile', 'f32', 4, '16 * SS', TILE * s.scoreStride, true),
     ],
   };
 }
@@ -88,10 +94,14 @@ export function matrixGradBytes(s: MatrixGradShape, tiles: MatrixTiles): number 
 /** D ≤ 64: the 2·D/16 resident fragments fit in registers beside the accumulators. */
 const MAX_REGISTER_D_TILES = 4;
 
-function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number, tiles: MatrixTiles): MatrixGradShape {
+function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number, tiles: MatrixTiles, padScores = true): MatrixGradShape {
   const dPad = Math.ceil(headDim / TILE) * TILE;
   const residentInRegisters = tiles.fragmentsHoldValues && dPad / TILE <= MAX_REGISTER_D_TILES;
-  return {pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE, residentInRegisters};
+  const streamed = TILE * streamTiles;
+  return {
+    pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE, residentInRegisters,
+    scoreStride: streamed + (padScores ? 4 : 0), halfScoreStride: streamed + (padScores ? 8 : 0),
+  };
 }
 
 /**
@@ -99,14 +109,21 @@ function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles:
  * block), or null: the float32 programs then run the pass.
  */
 export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles): MatrixGradShape|null {
-  const sizes: Array<[number, number]> = [[4, 2], [4, 1], [2, 2], [2, 1], [1, 1]];
-  for (const [groups, streamTiles] of sizes) {
-    const s = makeShape(pass, headDim, groups, streamTiles, tiles);
+  // [groups, streamed tiles], each with padded score tiles first. The H200's sweep (BENCHMARKS.md, fifth
+  // session; B1 H8 S4096 D64, resident fragments in registers): 8×1 2.34 ms, 4×1 2.44, 4×2 3.97, 2×2 5.31,
+  // 2×4 11.6, 1×2 18.5: a 16-row streamed block keeps the registers of its reads few.
+  const sizes: Array<[number, number, boolean]> = [[8, 1], [4, 1], [4, 2], [2, 2], [2, 1], [1, 1]]
+      .flatMap(([g, st]): Array<[number, number, boolean]> => [[g, st, true], [g, st, false]]);
+  // Tuning: GRAD_TILES_FLAG's RxS (resident × streamed rows, multiples of 16; a trailing 'u': unpadded score tiles).
+  const forced = forcedGradTiles(pass);
+  if (forced != null) sizes.unshift([forced.resident / TILE, forced.streamed / TILE, !forced.suffix.includes('u')]);
+  for (const [groups, streamTiles, padScores] of sizes) {
+    const s = makeShape(pass, headDim, groups, streamTiles, tiles, padScores);
     if (matrixGradBytes(s, tiles) <= maxWorkgroupBytes) return s;
   }
   return null;
 }
 
 export function matrixGradKey(s: MatrixGradShape): string {
-  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}${s.residentInRegisters ? '_r' : ''}`;
+  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}_ss${s.scoreStride}_ps${s.halfScoreStride}${s.residentInRegisters ? '_r' : ''}`;
 }
