@@ -30,6 +30,9 @@ export const GRAD_CASES: AttentionCase[] = [
   {name: 'grad: several key blocks, causal GQA 2:1, bias [B, Hq, Sq, 1]', batch: 1, sq: 37, sk: 600, hq: 2, hk: 1, d: 24, causal: true, bias: [1, 2, 37, 1]},
   // Key blocks wholly outside the window are skipped on both sides; the sink's gradient sums over rows.
   {name: 'grad: window [90, 40] over several key blocks, softcap, sinks, through the LSE', batch: 1, sq: 300, sk: 330, hq: 2, hk: 1, d: 16, window: [90, 40], softcap: 3, sinks: true, returnLse: true},
+  // D = 128: the float16 passes' resident tiles in workgroup memory (matrix_grad_shape.ts), several blocks
+  // of both passes and tile groups sharing them.
+  {name: 'grad: D=128 over several blocks, GQA 2:1', batch: 1, sq: 70, sk: 90, hq: 2, hk: 1, d: 128},
 ];
 
 /**

@@ -64,13 +64,14 @@ class GradTileCode {
   }
 
   /**
-   * The resident block's left fragments `${name}f_${dt}` of each tile in `names`, made once per workgroup
-   * (`rows` valid rows from `bases[k]`, zeros past them and past D). Where fragments hold their values, each
-   * d-tile's 16 columns of every group's rows pass through pTile[g] / dsTile[g] (stride 16) between two
-   * barriers, and no resident tile is declared; else the rows are staged into the resident tiles, which
-   * the fragments then read at each product.
+   * The resident block's left fragments `${name}f_${dt}` of each tile in `names` (`rows` valid rows from
+   * `bases[k]`, zeros past them and past D), each with the WGSL that makes it where it is used. Where the
+   * shape keeps them in registers, they are made once per workgroup: each d-tile's 16 columns of every
+   * group's rows pass through pTile[g] / dsTile[g] (stride 16) between two barriers (that WGSL is `code`,
+   * and no resident tile is declared). Else the rows are staged into the resident tiles and each product
+   * makes its fragment there (as many registers as one product needs, not 2·D/16 fragments).
    */
-  residentFragments(names: string[], bases: string[], rows: string): {code: string, frags: Fragment[][]} {
+  residentFragments(names: string[], bases: string[], rows: string): {code: string, frags: Array<Array<{code: string, fragment: Fragment}>>} {
     const {rowStride} = this.s;
     const tensors = names.map(name => OPERANDS[name]);
     if (!this.s.residentInRegisters) {
@@ -79,11 +80,11 @@ class GradTileCode {
         strideS: tensors[k].strideS, base: bases[k], rowCount: 'BLOCK_R', rows}, this.tiles)).join('');
       const frags = names.map(name => this.range(this.dTiles).map(dt => this.tiles.fragment(`${name}f_${dt}`, 'left',
           {array: `${name}Tile[sg]`, offset: dt * TILE, stride: rowStride, colMajor: false})));
-      return {code: code + frags.flat().map(f => f.code).join('\n  '), frags: frags.map(fs => fs.map(f => f.fragment))};
+      return {code: `${code}\n  workgroupBarrier();`, frags};
     }
     const scratch = ['pTile', 'dsTile'];
     const code: string[] = [];
-    const frags = names.map(() => [] as Fragment[]);
+    const frags = names.map(() => [] as Array<{code: string, fragment: Fragment}>);
     for (let dt = 0; dt < this.dTiles; dt++) {
       code.push(...names.map((_, k) => stageRows({
         tile: scratch[k], tileStride: `${TILE}`, columns4: `${TILE / 4}`, firstColumn: `${dt * TILE}`, tensor: tensors[k].tensor,
@@ -92,7 +93,7 @@ class GradTileCode {
       names.forEach((name, k) => {
         const f = this.tiles.fragment(`${name}f_${dt}`, 'left', {array: `${scratch[k]}[sg]`, offset: 0, stride: TILE, colMajor: false});
         code.push(f.code);
-        frags[k].push(f.fragment);
+        frags[k].push({code: '', fragment: f.fragment});
       });
       code.push('workgroupBarrier();');
     }
@@ -103,7 +104,7 @@ class GradTileCode {
    * The group's 16 × BLOCK_S grid of dots between its own rows (the resident fragments `own`) and the
    * streamed rows (`streamed`, read transposed) → `out[sg]` (f32, stride SS).
    */
-  dots(own: Fragment[], streamed: string, out: string): string {
+  dots(own: Array<{code: string, fragment: Fragment}>, streamed: string, out: string): string {
     const {rowStride, streamTiles} = this.s;
     const code: string[] = [];
     for (let st = 0; st < streamTiles; st++) {
@@ -111,7 +112,7 @@ class GradTileCode {
       code.push(`{ ${this.tiles.declareAcc(acc)}`);
       for (let dt = 0; dt < this.dTiles; dt++) {
         const b = this.tiles.fragment(`b_${dt}`, 'right', {array: streamed, offset: st * TILE * rowStride + dt * TILE, stride: rowStride, colMajor: true});
-        code.push(`{ ${b.code}`, this.tiles.mma(acc, own[dt], b.fragment), '}');
+        code.push(`{ ${own[dt].code} ${b.code}`, this.tiles.mma(acc, own[dt].fragment, b.fragment), '}');
       }
       code.push(this.tiles.storeAcc(acc, `${out}[sg]`, st * TILE, this.s.scoreStride), '}');
     }
@@ -285,7 +286,7 @@ function recomputeElements(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: 
  * flagged a non-finite value. Four barriers: the previous block's products have read the streamed tiles,
  * pTile and dsTile; stored (the uniform load of the flag); S and dP stored; P and dS stored.
  */
-function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, own: Fragment[][],
+function streamedBlock(spec: FlashAttentionSpec, s: MatrixGradShape, tiles: MatrixTiles, code: GradTileCode, own: Array<Array<{code: string, fragment: Fragment}>>,
                        step: {store: string, fetchNext: string, block: string, products: string}): string {
   const [otherS, otherDP] = streamedPair(s);
   return `workgroupBarrier();
