@@ -138,8 +138,10 @@ export function defineLaunchPlanTests(): void {
       it('D64 on subgroup matrices: 128 resident rows, a 16-row streamed block, fragments in registers (the H200 sweep\'s best)', () => {
         for (const pass of ['dkdv', 'dq'] as const) {
           const s = chooseMatrixGradShape(pass, 64, H100_BYTES, subgroupMatrixTiles)!;
-          expect([s.groups, s.streamTiles, s.residentInRegisters], pass).to.deep.equal([8, 1, true]);
+          expect([s.groups, s.streamTiles, s.residentInRegisters, s.readsAhead], pass).to.deep.equal([8, 1, true, true]);
         }
+        // D128: the resident tiles in workgroup memory, and reads ahead would take 128 registers
+        expect(chooseMatrixGradShape('dkdv', 128, H100_BYTES, subgroupMatrixTiles)!.readsAhead).to.equal(false);
       });
 
       it('every head size fits the limit or declines; fragments stay in registers only where they hold values and D <= 64', () => {

@@ -48,7 +48,7 @@ import {workgroupDeclarations} from '../workgroup_memory';
 import {stageBlock} from '../staging';
 import {dqBlockPrologue, dsForProducts, gradBlockInfo, gradInputNames, gradRowLoader, gradScoreSnippet, headSideInputs, rowStatsLoader, slopePartialStore, stageRowStats, storeRowStats} from './grad_program';
 import {gradUniforms} from './grad_uniforms';
-import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, residentPair, residentRows, streamedPair, streamedRows} from './matrix_grad_shape';
+import {blockM, blockN, matrixGradKey, MatrixGradShape, matrixGradVariables, residentPair, residentRows, streamedPair, streamedRows, streamLoads} from './matrix_grad_shape';
 
 /** Generates the tile-level code in TypeScript: every offset is a constant, as the matrix loads need. */
 class GradTileCode {
@@ -333,15 +333,15 @@ ${gradBlockInfo(spec, 'dkdv')}
   ${declareStreamed(streamed)}
   var stagedLse = array<f32, STATS_LOADS>();
   var stagedDelta = array<f32, STATS_LOADS>();
-  if (steps > 0) ${fetch('0')}
+  ${s.readsAhead ? `if (steps > 0) ${fetch('0')}` : ''}
   for (var it = 0; it < steps; it++) {
     let hh = it / blocksPerHead;
     let m0 = mStart + (it % blocksPerHead) * BLOCK_M;
     let h = g * uniforms.groupSize + hh;
     ${headSideInputs(spec)}
     ${streamedBlock(spec, s, tiles, code, resident.frags, {
-      store: storeStreamed(streamed, streamed, '(hh * uniforms.seqlenQ + m0 + 1)', tiles) + storeRowStats(),
-      fetchNext: `if (it + 1 < steps) ${fetch('it + 1')}`,
+      store: (s.readsAhead ? '' : fetch('it')) + storeStreamed(streamed, streamed, '(hh * uniforms.seqlenQ + m0 + 1)', tiles) + storeRowStats(),
+      fetchNext: s.readsAhead ? `if (it + 1 < steps) ${fetch('it + 1')}` : '',
       // one id per (head, query block), m0 < seqlenQ
       block: '(hh * uniforms.seqlenQ + m0 + 1)',
       products: `// -- dV += (P∘Z)ᵀ dO, dK += dSᵀ Q --
@@ -375,11 +375,11 @@ ${gradBlockInfo(spec, 'dq')}${dqBlockPrologue(spec)}
   let kEnd = visibleKeyEnd(m0 + rowsQ - 1, lenK - lenQ, lenK);
   let kBegin = (firstVisibleKey(m0, lenK - lenQ) / BLOCK_N) * BLOCK_N;
   ${declareStreamed(streamed)}
-  if (kBegin < kEnd) { ${fetch('kBegin')} }
+  ${s.readsAhead ? `if (kBegin < kEnd) { ${fetch('kBegin')} }` : ''}
   for (var n0 = kBegin; n0 < kEnd; n0 += BLOCK_N) {
     ${streamedBlock(spec, s, tiles, code, resident.frags, {
-      store: storeStreamed(streamed, ['k'], 'n0 + 1', tiles),
-      fetchNext: `if (n0 + BLOCK_N < kEnd) { ${fetch('n0 + BLOCK_N')} }`,
+      store: (s.readsAhead ? '' : `{ ${fetch('n0')} }`) + storeStreamed(streamed, ['k'], 'n0 + 1', tiles),
+      fetchNext: s.readsAhead ? `if (n0 + BLOCK_N < kEnd) { ${fetch('n0 + BLOCK_N')} }` : '',
       block: 'n0 + 1',
       products: `// -- dQ += dS K --
     ${code.accumulateGuarded('dq', 'dsTile', 'kTile')}`,
@@ -396,7 +396,7 @@ export function matrixGradShader(spec: FlashAttentionSpec, s: MatrixGradShape, t
   const code = new GradTileCode(tiles, s);
   const workgroup = matrixGradVariables(s, tiles);
   const pairsPerLane = TILE * streamedRows(s) / 2 / GROUP_SIZE;
-  const streamLoads = Math.ceil(streamedRows(s) * s.dPad / 4 / s.threads);
+  const loads = streamLoads(s);
   const statsLoads = Math.ceil(streamedRows(s) / s.threads);
   // The tile group: a constant when alone, else the subgroup_id builtin on subgroup matrices (their
   // stores need a uniform pointer, ../tiles/matrix_attention_program.ts), else from the invocation index.
@@ -414,7 +414,7 @@ const BLOCK_R : i32 = ${residentRows(s)};      // rows of the resident block
 const SS : i32 = ${s.scoreStride};             // row stride of sTile, dpTile (f32)
 const PS : i32 = ${s.halfScoreStride};         // row stride of pTile, dsTile (halves)
 const THREADS : i32 = ${s.threads};
-const STREAM_LOADS : i32 = ${streamLoads};      // vec4 of each streamed tensor per thread
+const STREAM_LOADS : i32 = ${loads};      // vec4 of each streamed tensor per thread
 const STATS_LOADS : i32 = ${statsLoads};        // rows of lse_i / D_i per thread (dK/dV pass)
 const PAIRS_PER_LANE : i32 = ${pairsPerLane};  // element pairs of a group's 16 × BLOCK_S grid per lane
 const LOG2E : f32 = 1.4426950408889634;
@@ -437,7 +437,7 @@ fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane :
   let tileLane = ${usesSubgroupId(tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
   ${body}
 }
-`, tiles.kind === 'portable' ? [] : ['e', 'u'], {PAIRS_PER_LANE: pairsPerLane, STREAM_LOADS: streamLoads, STATS_LOADS: statsLoads});
+`, tiles.kind === 'portable' ? [] : ['e', 'u'], {PAIRS_PER_LANE: pairsPerLane, STREAM_LOADS: loads, STATS_LOADS: statsLoads});
   return tiles.helpers + shader;  // after the body: the portable tiles emit only the helpers it used
 }
 

@@ -44,6 +44,12 @@ export interface MatrixGradShape {
   threads: number;
   /** The resident left fragments live in registers (no resident tiles in workgroup memory). */
   residentInRegisters: boolean;
+  /**
+   * The streamed block's device reads are issued one block ahead (registers: STREAM_LOADS vec4 of each
+   * streamed tensor per invocation), where they take at most READ_AHEAD_REGISTERS; else each block reads
+   * its rows when it stages them.
+   */
+  readsAhead: boolean;
   /** Row strides of the f32 score tiles (sTile, dpTile) and of the half ones (pTile, dsTile), in elements. */
   scoreStride: number;
   halfScoreStride: number;
@@ -93,13 +99,22 @@ export function matrixGradBytes(s: MatrixGradShape, tiles: MatrixTiles): number 
 
 /** D ≤ 64: the 2·D/16 resident fragments fit in registers beside the accumulators. */
 const MAX_REGISTER_D_TILES = 4;
+/**
+ * Registers the reads ahead may take per invocation (2 tensors × vec4 × STREAM_LOADS). Past it (D128 on
+ * 64 invocations: 128 registers beside 128 of accumulators) the H200 ran the dK/dV pass 14.3 ms.
+ */
+const READ_AHEAD_REGISTERS = 32;
+
+/** vec4 of each streamed tensor per invocation. */
+export const streamLoads = (s: MatrixGradShape) => Math.ceil(streamedRows(s) * s.dPad / 4 / s.threads);
 
 function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles: number, tiles: MatrixTiles, padScores = true): MatrixGradShape {
   const dPad = Math.ceil(headDim / TILE) * TILE;
   const residentInRegisters = tiles.fragmentsHoldValues && dPad / TILE <= MAX_REGISTER_D_TILES;
-  const streamed = TILE * streamTiles;
+  const streamed = TILE * streamTiles, threads = groups * GROUP_SIZE;
   return {
-    pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads: groups * GROUP_SIZE, residentInRegisters,
+    pass, groups, streamTiles, dPad, rowStride: dPad + ROW_PAD, threads, residentInRegisters,
+    readsAhead: 2 * 4 * Math.ceil(streamed * dPad / 4 / threads) <= READ_AHEAD_REGISTERS,
     scoreStride: streamed + (padScores ? 4 : 0), halfScoreStride: streamed + (padScores ? 8 : 0),
   };
 }
@@ -109,10 +124,10 @@ function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles:
  * block), or null: the float32 programs then run the pass.
  */
 export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles): MatrixGradShape|null {
-  // [groups, streamed tiles], each with padded score tiles first. The H200's sweep (BENCHMARKS.md, fifth
-  // session; B1 H8 S4096 D64, resident fragments in registers): 8×1 2.34 ms, 4×1 2.44, 4×2 3.97, 2×2 5.31,
-  // 2×4 11.6, 1×2 18.5: a 16-row streamed block keeps the registers of its reads few.
-  const sizes: Array<[number, number, boolean]> = [[8, 1], [4, 1], [4, 2], [2, 2], [2, 1], [1, 1]]
+  // [groups, streamed tiles], each with padded score tiles first. The H200's sweeps (BENCHMARKS.md, fifth
+  // session; B1 H8 S4096): D64 (resident fragments in registers) 8×1 2.34 ms, 4×1 2.44, 4×2 3.97, 2×2 5.31,
+  // 2×4 11.6, 1×2 18.5; D128 (resident tiles) 2×1 18.5 ms, 2×2 20.8, 1×1 36.2: 16-row streamed blocks.
+  const sizes: Array<[number, number, boolean]> = [[8, 1], [4, 1], [2, 1], [4, 2], [2, 2], [1, 1]]
       .flatMap(([g, st]): Array<[number, number, boolean]> => [[g, st, true], [g, st, false]]);
   // Tuning: GRAD_TILES_FLAG's RxS (resident × streamed rows, multiples of 16; a trailing 'u': unpadded score tiles).
   const forced = forcedGradTiles(pass);
@@ -125,5 +140,5 @@ export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgr
 }
 
 export function matrixGradKey(s: MatrixGradShape): string {
-  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}_ss${s.scoreStride}_ps${s.halfScoreStride}${s.residentInRegisters ? '_r' : ''}`;
+  return `${s.pass}_d${s.dPad}_g${s.groups}_s${s.streamTiles}_ss${s.scoreStride}_ps${s.halfScoreStride}${s.residentInRegisters ? '_r' : ''}${s.readsAhead ? '_a' : ''}`;
 }
