@@ -11,30 +11,33 @@
  * Each pass has a "resident" block of 16 rows per tile group (G groups: BLOCK_R = 16·G) and a "streamed"
  * block of BLOCK_S rows shared by the groups (matrix_grad_shape.ts); group sg computes the 16 × BLOCK_S grid
  * of its own rows against the streamed ones, so one code serves both passes:
- *   dK/dV pass ('dkdv'), one workgroup per (b, kv head g, block of BLOCK_R keys): K, V of the group's keys
- *     → kTile[sg], vTile[sg]; for each query head of the GQA group and each query block that can see a key
- *     of the block (causal, window: as the float32 pass):
- *       Q_i, dO_i → qTile, dOTile; lse_i, D_i → lseRow, deltaRow
+ *   dK/dV pass ('dkdv'), one workgroup per (b, kv head g, block of BLOCK_R keys): the left fragments of the
+ *     group's K and V rows (made once: registers, or the resident tiles kTile[sg], vTile[sg]); for each
+ *     (query head of the GQA group, query block that can see a key of the block) in one sequence (causal,
+ *     window: as the float32 pass):
+ *       Q_i, dO_i → qTile, dOTile; lse_i, D_i → lseRow, deltaRow; the next pair's reads issued
  *       Sᵀ = K Qᵀ, dPᵀ = V dOᵀ → sTile[sg], dpTile[sg] (f32);  per element: P∘Z → pTile, dS·capSlope → dsTile
  *       dV += (P∘Z)ᵀ dO;  dK += dSᵀ Q
  *     dK·scale, dV → [0, |k|) and [extraOffset, …) of the one output (a padded cache's keys past lenK get 0).
- *   dQ pass ('dq'), one workgroup per (b, query head h, block of BLOCK_R rows), the last block first: Q, dO
- *     → qTile[sg], dOTile[sg]; for each key block the rows can see: K_j, V_j → kTile, vTile; S = Q Kᵀ,
- *     dP = dO Vᵀ; per element dS (ALiBi: slopeAcc) → dsTile; dQ += dS K. dQ·scale → output; with ALiBi the
- *     block's partial sum at extraOffset + (b·Hq + h)·blocks + block, as the float32 pass.
- *   Four barriers a streamed block: before the staging, after it (the flag's uniform load), S/dP stored,
- *   P/dS stored. The epilogue passes the accumulators through sTile[sg] / dpTile[sg] one 16-column d-tile
- *   at a time.
+ *   dQ pass ('dq'), one workgroup per (b, query head h, block of BLOCK_R rows), the last block first: the
+ *     left fragments of Q, dO; for each key block the rows can see: K_j, V_j → kTile, vTile (the next
+ *     block's reads issued); S = Q Kᵀ, dP = dO Vᵀ; per element dS (ALiBi: slopeAcc) → dsTile; dQ += dS K.
+ *     dQ·scale → output; with ALiBi the block's partial sum at extraOffset + (b·Hq + h)·blocks + block, as
+ *     the float32 pass.
+ *   The streamed rows are read one block ahead into registers (where they take few: shape.readsAhead), so a
+ *   block's device reads arrive while the previous block computes. Four barriers a streamed block: the
+ *   previous products are done, the staging's (the flag's uniform load), S/dP stored, P/dS stored. The
+ *   epilogue passes the accumulators through sTile[sg] / dpTile[sg] one 16-column d-tile at a time.
  * A P (dS) of exactly 0 contributes nothing, not even 0·NaN, as in the float32 passes: a matrix product
  * would multiply it, so a streamed block whose staged right operand of an accumulation (Q and dO for dK/dV,
  * K for dQ) holds a NaN or ±Inf takes a guarded route for its products (through sTile, zero weights
  * skipped), as the forward does for V. The weights are the rounded halves, so a P or dS that underflows
  * half is skipped there too, where the cpu reference multiplies it.
- * D_i comes from the stats pass, of the rounded dO (DeltaProgram's halfDO). Not yet tuned: the streamed
- * block is read between barriers (no register prefetch as in the float32 passes), untimed on the H200.
+ * D_i comes from the stats pass, of the rounded dO (DeltaProgram's halfDO).
+ * Speed (H200, B1 H8 S4096 D64, 128 × 16 blocks): dK/dV 1.31 ms, dQ 0.98 ms (BENCHMARKS.md, fifth session).
  * Launch geometry: G·32 invocations; workgroups numbered flat, spread over x, y, z.
- * Limits: the shape must fit maxComputeWorkgroupStorageSize (else the float32 passes run it: D ≥ 128 on the
- * portable tiles' 4-byte elements in SwiftShader's 32 KiB); otherwise as the float32 passes.
+ * Limits: both passes' shapes must fit maxComputeWorkgroupStorageSize (else the float32 passes run both: D ≥
+ * 128 on the portable tiles' 4-byte elements in SwiftShader's 32 KiB); otherwise as the float32 passes.
  * Compile-time: kernelKey(spec) + the tiles' kind + matrixGradKey(shape); the rest is gradUniforms.
  */
 import {FlashAttentionSpec, kernelKey} from '../../../src/spec';

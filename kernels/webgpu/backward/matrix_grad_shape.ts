@@ -6,11 +6,11 @@
  * pass's keys, the dQ pass's query rows) has 16 rows per group: BLOCK_R = 16·groups; the streamed block
  * (query rows for dK/dV, keys for dQ) has BLOCK_S = 16·streamTiles rows, shared by the groups.
  *
- * The resident block's left fragments are made once per workgroup. Where fragments hold their values
- * (registers: the matrix units) and D ≤ 64 (8 fragments beside the accumulators), they are staged through
- * pTile / dsTile one 16-column d-tile at a time and the resident tiles are not declared: the memory goes
- * to a longer streamed block. Elsewhere (the portable twin reads its operands at each product) the
- * resident pair stays in workgroup memory.
+ * Where fragments hold their values (registers: the matrix units) and D ≤ 64 (8 fragments beside the
+ * accumulators), the resident block's left fragments are made once per workgroup, staged through pTile /
+ * dsTile one 16-column d-tile at a time, and the resident tiles are not declared: the memory goes to more
+ * resident rows. Elsewhere (the portable twin reads its operands at each product; D > 64) the resident
+ * pair stays in workgroup memory and each product makes its fragment there.
  *
  * Workgroup memory (tile elements: f16 on the matrix units, f32 in the portable twin; RS = D_PAD + ROW_PAD):
  *   resident pair per group, 16 × RS      kTile, vTile (dK/dV) or qTile, dOTile (dQ), as halves (only
