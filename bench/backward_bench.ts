@@ -18,7 +18,8 @@
  *   H100:    bash ../shared/gpu/pack.sh artifacts/bench/backward_bench.mjs; bash .gpu/run.sh [options]
  * Options: --b N --h N --s N --d N (default 1 8 4096 64), --causal, --runs N (≥ 10), --warmup N, --warmup-ms MS
  * (default 1000: warm-up lasts at least that long), --no-composition, --precision float16 (flash's arithmetic; the
- * composition stays float32). Where the composition cannot run (its
+ * composition stays float32), --roofline (the in-run f16 matrix and FMA ceilings, and the kernel's share). Where
+ * the composition cannot run (its
  * [B, H, S, S] scores past the device's buffer limits) the bench says so and times flash alone.
  */
 import './webgpu_setup';
@@ -30,6 +31,7 @@ import {flashAttention, registerWebGPUBackend} from '../src/index';
 import {asAttrs, FlashAttention, FlashAttentionGrad} from '../src/kernel_name';
 import {compositionAttention} from './composition';
 import {GRAD_TILES_FLAG} from '../kernels/webgpu/backward/grad_tiles';
+import {Roofline} from './roofline';
 
 const argv = process.argv.slice(2);
 const num = (name: string, dflt: number) => {
@@ -190,6 +192,20 @@ if (comp) {
 const kern = med[contenders[0].name];
 log(`FlashAttentionGrad alone: ${(2.5 * flops / (kern.gpu * 1e9)).toFixed(2)} TFLOP/s at the GPU time ` +
     `(backward counted as 2.5 × the forward's 4·B·H·Sq·Sk·D${causal ? ' / 2' : ''})`);
+if (argv.includes('--roofline')) {
+  // The in-run ceilings (bench/roofline.ts): the f16 subgroup-matrix matmul where the device has one (the
+  // float16 passes' units), and the WGSL FMA peak (the float32 passes'); the kernel executes 3.5 × the
+  // forward's products (S and dP are recomputed in the dQ pass), counted 2.5 ×.
+  const roof = await new Roofline(device, 120_000).run(
+      {fmaWorkgroups: 8448, fmaIters: 1024, readBytes: 64 << 20, readWorkgroups: [1056], matrixN: 4096}, 2, 10);
+  const executed = 3.5 * flops / (kern.gpu * 1e9), counted = 2.5 * flops / (kern.gpu * 1e9);
+  const ceiling = precision === 'float16' && roof.matrixTflops != null ? {name: 'f16 subgroup-matrix matmul', tflops: roof.matrixTflops} :
+      {name: 'WGSL FMA peak', tflops: roof.fmaTflops};
+  log(`roofline (same run): FMA ${roof.fmaTflops.toFixed(2)} TFLOP/s` +
+      `${roof.matrixTflops != null ? `, f16 subgroup-matrix matmul ${roof.matrixTflops.toFixed(2)} TFLOP/s` : ''}; ` +
+      `the kernel alone at ${(100 * executed / ceiling.tflops).toFixed(1)} % of the ${ceiling.name} executed, ` +
+      `${(100 * counted / ceiling.tflops).toFixed(1)} % counted`);
+}
 
 // -- accuracy at this shape: flash vs composition gradients --
 if (comp) {
