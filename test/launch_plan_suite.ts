@@ -158,7 +158,7 @@ export function defineLaunchPlanTests(): void {
         }
       });
 
-      it('the grad-tiles flag forces a shape that fits (per pass), and is passed over where it does not', () => {
+      it('the grad-tiles flag forces a shape that fits (per pass), and is passed over where it does not; the invocation limit holds', () => {
         tf.env().set(GRAD_TILES_FLAG, '64x32,32x16');
         const dkdv = chooseMatrixGradShape('dkdv', 64, H100_BYTES, subgroupMatrixTiles)!;
         const dq = chooseMatrixGradShape('dq', 64, H100_BYTES, subgroupMatrixTiles)!;
@@ -166,6 +166,12 @@ export function defineLaunchPlanTests(): void {
         expect([dq.groups, dq.streamTiles]).to.deep.equal([2, 1]);
         tf.env().set(GRAD_TILES_FLAG, '512x512');
         expect(chooseMatrixGradShape('dq', 64, H100_BYTES, subgroupMatrixTiles)!.groups).to.equal(8);
+        // 192x16u (384 invocations) fits 48 KiB at D16, so it is taken where 1024 invocations are allowed, not at 256
+        tf.env().set(GRAD_TILES_FLAG, '192x16u');
+        expect(chooseMatrixGradShape('dq', 16, H100_BYTES, subgroupMatrixTiles, 1024)!.threads).to.equal(384);
+        expect(chooseMatrixGradShape('dq', 16, H100_BYTES, subgroupMatrixTiles, 256)!.threads).to.equal(256);
+        tf.env().set(GRAD_TILES_FLAG, '');
+        expect(chooseMatrixGradShape('dkdv', 64, H100_BYTES, subgroupMatrixTiles, 128)!.groups).to.equal(4);
       });
     });
   });

@@ -64,7 +64,8 @@ export function flashAttentionGradWebgpu(args: {
   const matrixTiles = () => matrixTilesFor(spec, deviceFeatures(backend.device));
   const shapeOf = (pass: GradPass) => {
     const tiles = matrixTiles();
-    return tiles == null ? null : chooseMatrixGradShape(pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, tiles);
+    return tiles == null ? null : chooseMatrixGradShape(
+        pass, spec.headDim, limits.maxComputeWorkgroupStorageSize, tiles, limits.maxComputeInvocationsPerWorkgroup);
   };
   const dkdvShape = shapeOf('dkdv'), dqShape = shapeOf('dq');
   const matrixShapes = dkdvShape != null && dqShape != null ? {dkdv: dkdvShape, dq: dqShape} : null;

@@ -49,12 +49,12 @@ export const GRAD_TILES_FLAG = 'FLASH_ATTENTION_WEBGPU_GRAD_TILES';
 env().registerFlag(GRAD_TILES_FLAG, () => '');
 
 /**
- * GRAD_TILES_FLAG's block sizes for `pass` ([resident, streamed] rows, multiples of 16, and the letters after
- * them), or null when the flag is unset or malformed.
+ * GRAD_TILES_FLAG's block sizes for `pass` ([resident, streamed] rows, multiples of 16; a trailing 'u': the
+ * matrix passes' unpadded score tiles), or null when the flag is unset or malformed.
  */
 export function forcedGradTiles(pass: GradPass): {resident: number, streamed: number, suffix: string}|null {
   const perPass = env().getString(GRAD_TILES_FLAG).split(',');
-  const m = /^(\d+)x(\d+)([a-z]*)$/.exec(perPass[pass === 'dkdv' ? 0 : perPass.length - 1] ?? '');
+  const m = /^(\d+)x(\d+)(u?)$/.exec(perPass[pass === 'dkdv' ? 0 : perPass.length - 1] ?? '');
   if (m == null) return null;
   const [resident, streamed] = [Number(m[1]), Number(m[2])];
   return resident > 0 && streamed > 0 && resident % 16 === 0 && streamed % 16 === 0 ? {resident, streamed, suffix: m[3]} : null;

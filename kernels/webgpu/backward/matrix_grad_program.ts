@@ -438,6 +438,7 @@ fn main(index : i32${usesSubgroupId(tiles) ? ', subgroupId : u32, subgroupLane :
   let tid = i32(localIndex);
   let sg = ${groupIndex};
   let tileLane = ${usesSubgroupId(tiles) ? 'i32(subgroupLane)' : 'tid % GROUP'};
+  if (tid == 0) { blockFlags[0] = 0; }  // published by gradBlockInfo's uniform load
   ${body}
 }
 `, tiles.kind === 'portable' ? [] : ['e', 'u'], {PAIRS_PER_LANE: pairsPerLane, STREAM_LOADS: loads, STATS_LOADS: statsLoads});

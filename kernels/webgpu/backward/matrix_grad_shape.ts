@@ -18,9 +18,11 @@
  *   streamed pair BLOCK_S × RS            qTile, dOTile (dK/dV) or kTile, vTile (dQ), as halves
  *   sTile, dpTile per group, 16 × SS f32:  S and dP of the group's rows (Sᵀ, dPᵀ in the dK/dV pass), row
  *                                         stride SS = BLOCK_S + 4 (the matrix stores' 8 rows of a phase fall
- *                                         in distinct banks; a 128-byte stride put them in one);
+ *                                         in distinct banks; a 128-byte stride put them in one), or BLOCK_S
+ *                                         where only the unpadded shape fits;
  *                                         scratch for the accumulators in the epilogue (16 × 16)
- *   pTile, dsTile per group, 16 × PS      P∘Z and dS·capSlope rounded to half, PS = BLOCK_S + 8: the left operands
+ *   pTile, dsTile per group, 16 × PS      P∘Z and dS·capSlope rounded to half, PS = BLOCK_S + 8 (or
+ *                                         BLOCK_S, as SS): the left operands
  *   lseRow, deltaRow  the streamed (dK/dV) or resident (dQ) rows' lse_i, D_i
  *   blockFlags        the last streamed block with a non-finite right operand (its products go guarded)
  * Small variables come first, the tiles last (the H200's subgroup-matrix layout constraint,
@@ -120,10 +122,11 @@ function makeShape(pass: GradPass, headDim: number, groups: number, streamTiles:
 }
 
 /**
- * The largest shape that fits the device's workgroup memory (groups first: they share the streamed
- * block), or null: the float32 programs then run the pass.
+ * The first shape that fits the device's workgroup memory and invocation limit, or null: the float32
+ * programs then run the pass.
  */
-export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles): MatrixGradShape|null {
+export function chooseMatrixGradShape(
+    pass: GradPass, headDim: number, maxWorkgroupBytes: number, tiles: MatrixTiles, maxInvocations = 256): MatrixGradShape|null {
   // [groups, streamed tiles], each with padded score tiles first. The H200's sweeps (BENCHMARKS.md, fifth
   // session; B1 H8 S4096): D64 (resident fragments in registers) 8×1 2.34 ms, 4×1 2.44, 4×2 3.97, 2×2 5.31,
   // 2×4 11.6, 1×2 18.5; D128 (resident tiles) 2×1 18.5 ms, 2×2 20.8, 1×1 36.2: 16-row streamed blocks.
@@ -134,7 +137,7 @@ export function chooseMatrixGradShape(pass: GradPass, headDim: number, maxWorkgr
   if (forced != null) sizes.unshift([forced.resident / TILE, forced.streamed / TILE, !forced.suffix.includes('u')]);
   for (const [groups, streamTiles, padScores] of sizes) {
     const s = makeShape(pass, headDim, groups, streamTiles, tiles, padScores);
-    if (matrixGradBytes(s, tiles) <= maxWorkgroupBytes) return s;
+    if (s.threads <= maxInvocations && matrixGradBytes(s, tiles) <= maxWorkgroupBytes) return s;
   }
   return null;
 }
