@@ -40,9 +40,13 @@ export interface OracleGrads {
   dBias: Float64Array|null;
   dSlopes: Float64Array|null;
   /**
-   * The sums of |term| behind dBias and dSlopes (Σ |dS|, Σ |dS|·|distance|): the scale an error in every dS
-   * (a float16 forward's O in D_i moves them all a little) reaches these long sums at, however they cancel.
+   * The sums of |term| behind dq, dk, dv, dBias and dSlopes (Σ |dS·k|·scale, Σ |dS·q|·scale, Σ |P∘Z·dO|,
+   * Σ |dS|, Σ |dS|·|distance|): the scale an error in every dS or P (a float16 forward's O in D_i, its LSE in
+   * P, move them all a little) reaches these sums at, however they cancel.
    */
+  dqScale: Float64Array;
+  dkScale: Float64Array;
+  dvScale: Float64Array;
   dBiasScale: Float64Array|null;
   dSlopesScale: Float64Array|null;
   dSinks: Float64Array|null;
@@ -58,6 +62,7 @@ export function oracleAttentionGrad(given: OracleGradInputs, rowsQ: number, rows
   const group = hq / hk;
   const g: OracleGrads = {
     dq: new Float64Array(rowsQ * hq * d), dk: new Float64Array(rowsK * hk * d), dv: new Float64Array(rowsK * hk * d),
+    dqScale: new Float64Array(rowsQ * hq * d), dkScale: new Float64Array(rowsK * hk * d), dvScale: new Float64Array(rowsK * hk * d),
     dBias: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopes: x.slopeSize ? new Float64Array(x.slopeSize) : null,
     dBiasScale: x.biasSize ? new Float64Array(x.biasSize) : null, dSlopesScale: x.slopeSize ? new Float64Array(x.slopeSize) : null,
     dSinks: x.sinks ? new Float64Array(hq) : null,
@@ -109,9 +114,13 @@ export function oracleAttentionGrad(given: OracleGradInputs, rowsQ: number, rows
           const dsDot = roundDs(ds * dCaps[t]);
           const pz = roundP(p[t]) * z[t];
           for (let c = 0; c < d; c++) {
-            g.dq[qi(rq, h, c)] += x.softmaxScale * dsDot * x.k[ki(rk, gh, c)];
-            g.dk[ki(rk, gh, c)] += x.softmaxScale * dsDot * x.q[qi(rq, h, c)];
-            g.dv[ki(rk, gh, c)] += pz * x.dOut[qi(rq, h, c)];
+            const [dqTerm, dkTerm, dvTerm] = [x.softmaxScale * dsDot * x.k[ki(rk, gh, c)], x.softmaxScale * dsDot * x.q[qi(rq, h, c)], pz * x.dOut[qi(rq, h, c)]];
+            g.dq[qi(rq, h, c)] += dqTerm;
+            g.dk[ki(rk, gh, c)] += dkTerm;
+            g.dv[ki(rk, gh, c)] += dvTerm;
+            g.dqScale[qi(rq, h, c)] += Math.abs(dqTerm);
+            g.dkScale[ki(rk, gh, c)] += Math.abs(dkTerm);
+            g.dvScale[ki(rk, gh, c)] += Math.abs(dvTerm);
           }
           if (g.dBias) g.dBias[x.biasIndex!(b, h, i, j)] += ds;
           if (g.dBiasScale) g.dBiasScale[x.biasIndex!(b, h, i, j)] += Math.abs(ds);

@@ -53,8 +53,8 @@ export interface GradCheck {
   rtol: number;
   oracleHalf?: boolean;
   /**
-   * Take the relative part of dBias and dAlibiSlopes against the sum of their terms' magnitudes
-   * (grad_oracle.ts) instead of |ref|: for a float16 forward, whose O moves every dS a little.
+   * Take the relative part of every gradient against the sum of its terms' magnitudes (grad_oracle.ts)
+   * instead of |ref|: for a float16 forward, whose O and LSE move every dS and P a little.
    */
   sumScale?: boolean;
 }
@@ -148,9 +148,9 @@ export async function runGradCase(c: AttentionCase, seed: string, bound: GradChe
       const row = Math.floor(i / (heads * d)), h = Math.floor(i / d) % heads;
       return layoutAt(row, h, i % d);
     };
-    if (slotOf.q != null) compare('dq', got[slotOf.q], want.dq, canon(g.rowsQ, hq, qAt));
-    if (slotOf.k != null) compare('dk', got[slotOf.k], want.dk, canon(g.rowsK, hk, kAt));
-    if (slotOf.v != null) compare('dv', got[slotOf.v], want.dv, canon(g.rowsK, hk, kAt));
+    if (slotOf.q != null) compare('dq', got[slotOf.q], want.dq, canon(g.rowsQ, hq, qAt), want.dqScale);
+    if (slotOf.k != null) compare('dk', got[slotOf.k], want.dk, canon(g.rowsK, hk, kAt), want.dkScale);
+    if (slotOf.v != null) compare('dv', got[slotOf.v], want.dv, canon(g.rowsK, hk, kAt), want.dvScale);
     if (biasSlot >= 0) compare('dBias', got[biasSlot], want.dBias!, undefined, want.dBiasScale);
     if (slopeSlot >= 0) compare('dAlibiSlopes', got[slopeSlot], want.dSlopes!, undefined, want.dSlopesScale);
     if (sinkSlot >= 0) compare('dSinks', got[sinkSlot], want.dSinks!);
