@@ -31,11 +31,13 @@ const REFERENCE_CASES: ReferenceCase[] = [
  *   rms: the worst of the three relative RMS differences ‖got − ref‖₂ / ‖ref‖₂;
  *   max: the worst |got − ref| / (MAX_ATOL + MAX_RTOL·|ref|).
  * An omitted rounding point moves every element a little (rms), a near-tie that the kernel's float32 P rounds
- * the other way moves one element by one half quantum (max, not rms). Seeds 1–5 on these two cases: rms
- * against the full oracle 7e-8 (one key block) to 1.4e-5, against oracles without one point 1.8e-4 (P or dS)
- * to 6.5e-4 (the inputs); max ≤ 0.23 against the full oracle. The rms bound sits 3.5× from both sides.
+ * the other way moves one element by one half quantum (max; in these small cases a few such flips also reach
+ * the rms). Seeds 1–5 on these two cases: rms against the full oracle 7e-8 (one key block) to 1.4e-5, against
+ * oracles without one point 1.8e-4 (P or dS) to 6.5e-4 (the inputs); max ≤ 0.23 against the full oracle.
+ * Seeds 100–140 on cpu: full oracle up to 6.0e-5, without one point from 1.69e-4; seed 168970120 gave 6.4e-5
+ * on webgpu (the bound was 5e-5 then, and failed CI). The bound sits 1.6× from both sides.
  */
-const RMS_BOUND = 5e-5;
+const RMS_BOUND = 1.04e-4;
 const MAX_ATOL = 1e-4, MAX_RTOL = 1e-3;
 
 function measures(got: ArrayLike<number>[], want: {dq: Float64Array, dk: Float64Array, dv: Float64Array}) {
